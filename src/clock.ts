@@ -1,0 +1,19 @@
+/**
+ * The clock is passed in, never reached for, so expiry logic is tested without sleeping.
+ */
+export type Clock = () => number;
+
+export const systemClock: Clock = () => Date.now();
+
+/** A clock for tests: starts at `start` and moves only when told. */
+export function manualClock(start = Date.UTC(2026, 0, 1)): Clock & { advance(ms: number): void; set(ms: number): void } {
+  let now = start;
+  const clock = (() => now) as Clock & { advance(ms: number): void; set(ms: number): void };
+  clock.advance = (ms) => {
+    now += ms;
+  };
+  clock.set = (ms) => {
+    now = ms;
+  };
+  return clock;
+}

@@ -1,0 +1,245 @@
+/**
+ * Reads the YAML config, expands `$VAR` / `${VAR}` as Dex does, validates it once (zod, including
+ * each connector's own config schema) and resolves env-backed values, so the core gets a typed
+ * `Config` and never re-parses anything.
+ */
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document } from 'yaml';
+import type { z } from 'zod';
+import { connectorFactory, connectorTypes } from '../connector.js';
+import '../../connectors/index.js';
+import { ConfigError, formatPath, type ConfigProblem } from './errors.js';
+import { configSchema, type ParsedConfig } from './schema.js';
+import { parseDuration } from './duration.js';
+import { knownKeysAt, suggest } from './suggest.js';
+
+export interface StaticClientConfig {
+  id: string;
+  secret: string | null;
+  redirectURIs: string[];
+  trustedPeers: string[];
+  public: boolean;
+  name: string;
+  logoURL?: string;
+  allowedConnectors?: string[];
+  requirePKCE?: boolean;
+}
+
+export interface StaticPasswordConfig {
+  email: string;
+  hash: string;
+  username: string;
+  userID: string;
+  groups?: string[];
+  preferredUsername?: string;
+  emailVerified?: boolean;
+}
+
+export interface ConnectorConfig {
+  type: string;
+  id: string;
+  name: string;
+  /** Parsed by the connector type's own schema. */
+  config: unknown;
+  grantTypes?: string[];
+}
+
+export type Config = Omit<ParsedConfig, 'staticClients' | 'staticPasswords' | 'connectors'> & {
+  staticClients: StaticClientConfig[];
+  staticPasswords: StaticPasswordConfig[];
+  connectors: ConnectorConfig[];
+  /** Signing key rotation period in ms (signer.config.keysRotationPeriod, else expiry.signingKeys, else 6h). */
+  keysRotationPeriod: number;
+  /** The file it came from, for messages. */
+  source: string;
+};
+
+type Locate = (path: PropertyKey[]) => number | undefined;
+
+export type Env = Record<string, string | undefined>;
+
+/** Dex expands only inside these sections (os.ExpandEnv over their config maps). */
+const EXPANDED_SECTIONS = ['storage', 'signer', 'connectors'];
+
+export async function loadConfigFile(file: string, env: Env = process.env): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    throw new ConfigError(file, [{ path: '', message: reason }]);
+  }
+  return parseConfig(text, file, env);
+}
+
+export function parseConfig(text: string, source = 'config', env: Env = process.env): Config {
+  const lines = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+  const lineOf = locator(document, lines);
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      document.errors.map((error) => ({ path: '', message: `YAML: ${error.message.split('\n')[0]}`, line: error.linePos?.[0]?.line })),
+    );
+  }
+  const raw: unknown = document.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(source, [{ path: '', message: 'the file must be a YAML mapping (issuer, storage, web, ...)' }]);
+  }
+  if (env.DEX_EXPAND_ENV !== 'false' && env.IDGATE_EXPAND_ENV !== 'false') {
+    for (const section of EXPANDED_SECTIONS) {
+      const record = raw as Record<string, unknown>;
+      if (section in record) record[section] = expandEnv(record[section], env);
+    }
+  }
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(source, issuesToProblems(parsed.error.issues, [], lineOf));
+
+  const problems: ConfigProblem[] = [];
+  const connectors = parsed.data.connectors.map((connector, index): ConnectorConfig => {
+    const factory = connectorFactory(connector.type);
+    if (!factory) {
+      const hint = suggest(connector.type, connectorTypes());
+      problems.push({
+        path: `connectors[${index}].type`,
+        message: `unknown connector type "${connector.type}"${hint ? ` (did you mean "${hint}"?)` : ''}; known: ${connectorTypes().join(', ')}`,
+        line: lineOf(['connectors', index, 'type']),
+      });
+      return { ...connector, config: undefined };
+    }
+    const result = factory.configSchema.safeParse(connector.config ?? {});
+    if (!result.success) {
+      problems.push(...issuesToProblems(result.error.issues, ['connectors', index, 'config'], lineOf, factory.configSchema));
+      return { ...connector, config: undefined };
+    }
+    return { ...connector, config: result.data };
+  });
+
+  const staticClients = parsed.data.staticClients.map((client, index): StaticClientConfig => {
+    const at = (key: string) => `staticClients[${index}].${key}`;
+    const id = client.id ?? readEnv(env, client.idEnv, at('idEnv'), problems);
+    const secret = client.public ? null : (client.secret ?? readEnv(env, client.secretEnv, at('secretEnv'), problems));
+    return {
+      id: id ?? '',
+      secret: secret ?? null,
+      redirectURIs: client.redirectURIs,
+      trustedPeers: client.trustedPeers,
+      public: client.public,
+      name: client.name ?? id ?? '',
+      logoURL: client.logoURL,
+      allowedConnectors: client.allowedConnectors,
+      requirePKCE: client.requirePKCE,
+    };
+  });
+  const clientIds = new Set<string>();
+  staticClients.forEach((client, index) => {
+    if (client.id && clientIds.has(client.id)) problems.push({ path: `staticClients[${index}].id`, message: `duplicate client id "${client.id}"` });
+    clientIds.add(client.id);
+  });
+
+  const staticPasswords = parsed.data.staticPasswords.map((entry, index): StaticPasswordConfig => {
+    const hash = entry.hash ?? readEnv(env, entry.hashFromEnv, `staticPasswords[${index}].hashFromEnv`, problems) ?? '';
+    return { ...entry, email: entry.email.toLowerCase(), hash };
+  });
+
+  const rotationText = parsed.data.signer.config.keysRotationPeriod ?? parsed.data.expiry.signingKeys ?? '6h';
+  const keysRotationPeriod = parseDuration(rotationText);
+  if (keysRotationPeriod === undefined) {
+    const path = parsed.data.signer.config.keysRotationPeriod ? 'signer.config.keysRotationPeriod' : 'expiry.signingKeys';
+    problems.push({ path, message: `"${rotationText}" is not a duration (use e.g. "6h")` });
+  }
+  if (parsed.data.oauth2.passwordConnector) {
+    const name = parsed.data.oauth2.passwordConnector;
+    if (name !== 'local' && !connectors.some((c) => c.id === name)) {
+      problems.push({ path: 'oauth2.passwordConnector', message: `no connector with id "${name}"` });
+    }
+  }
+
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return {
+    ...parsed.data,
+    staticClients,
+    staticPasswords,
+    connectors,
+    keysRotationPeriod: keysRotationPeriod ?? 6 * 3_600_000,
+    source,
+  };
+}
+
+function readEnv(env: Env, name: string | undefined, path: string, problems: ConfigProblem[]): string | undefined {
+  if (!name) return undefined;
+  const value = env[name];
+  if (value === undefined || value === '') problems.push({ path, message: `environment variable ${name} is not set` });
+  return value;
+}
+
+/** `$VAR` and `${VAR}` in every string; an unset variable expands to "" as in Go's os.ExpandEnv. */
+export function expandEnv(value: unknown, env: Env): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, braced, bare) => env[braced ?? bare] ?? '');
+  }
+  if (Array.isArray(value)) return value.map((item) => expandEnv(item, env));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, expandEnv(item, env)]));
+  }
+  return value;
+}
+
+function issuesToProblems(
+  issues: z.core.$ZodIssue[],
+  prefix: PropertyKey[],
+  lineOf: Locate,
+  schema: z.ZodType = configSchema,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeysAt(schema, issue.path);
+      for (const key of issue.keys) {
+        const hint = suggest(key, known);
+        problems.push({
+          path: formatPath([...path, key]),
+          message: `unknown key${hint ? ` (did you mean "${hint}"?)` : known.length ? ` (expected one of: ${known.join(', ')})` : ''}`,
+          line: lineOf([...path, key]),
+        });
+      }
+      continue;
+    }
+    problems.push({ path: formatPath(path), message: describeIssue(issue), line: lineOf(path) });
+  }
+  return problems;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+  const options = (issue as { options?: unknown[] }).options;
+  if (issue.code === 'invalid_union' && Array.isArray(options)) {
+    return `unknown value (expected one of: ${options.map(String).join(', ')})`;
+  }
+  if (issue.code === 'invalid_value' && issue.values.length > 1) {
+    return `unknown value (expected one of: ${issue.values.map(String).join(', ')})`;
+  }
+  return issue.message;
+}
+
+/** Finds where a config path is written: the key's line when it exists, else its nearest parent's. */
+function locator(document: Document, lines: LineCounter): Locate {
+  return (path) => {
+    for (let length = path.length; length > 0; length--) {
+      const parentPath = path.slice(0, length - 1) as Array<string | number>;
+      const key = path[length - 1];
+      const parent = parentPath.length ? document.getIn(parentPath, true) : document.contents;
+      if (isMap(parent)) {
+        const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === key);
+        const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+        if (range) return lines.linePos(range[0]).line;
+      } else if (isSeq(parent) && typeof key === 'number') {
+        const range = (parent.items[key] as { range?: [number, number, number] } | undefined)?.range;
+        if (range) return lines.linePos(range[0]).line;
+      }
+    }
+    return undefined;
+  };
+}

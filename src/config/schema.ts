@@ -1,0 +1,225 @@
+/**
+ * The config file's shape, validated once with zod. Dex's config.yaml keys are accepted unchanged
+ * where Dex has them; keys of our own (filter, signer.config.algorithm, oauth2.pkce, login) are added
+ * where Dex has none. Every object is strict: an unknown key is an error, with a suggestion.
+ */
+import { z } from 'zod';
+import { filterConfigSchema } from '../authz/config.js';
+import { duration } from './duration.js';
+
+const absoluteURL = z.string().refine((value) => URL.canParse(value), { message: 'not an absolute URL' });
+const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, { message: 'not a listen address (use host:port, e.g. 127.0.0.1:5556)' });
+
+const storageSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('memory'), config: z.strictObject({}).optional() }),
+  z.strictObject({
+    type: z.literal('sqlite3'),
+    config: z.strictObject({ file: z.string().min(1, { message: 'must name a file' }) }),
+  }),
+  z.strictObject({
+    type: z.literal('postgres'),
+    config: z.strictObject({
+      /** A libpq connection string; the separate keys below override its parts. */
+      connectionString: z.string().optional(),
+      host: z.string().optional(),
+      port: z.number().int().min(1).max(65535).optional(),
+      database: z.string().optional(),
+      user: z.string().optional(),
+      password: z.string().optional(),
+      ssl: z
+        .strictObject({
+          mode: z.enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']).default('disable'),
+          caFile: z.string().optional(),
+          certFile: z.string().optional(),
+          keyFile: z.string().optional(),
+          serverName: z.string().optional(),
+        })
+        .optional(),
+      /** Seconds, as in Dex. */
+      connectionTimeout: z.number().int().positive().optional(),
+      maxOpenConns: z.number().int().positive().optional(),
+      maxIdleConns: z.number().int().nonnegative().optional(),
+      /** Seconds, as in Dex. */
+      connMaxLifetime: z.number().int().positive().optional(),
+      /** Our own: the schema to keep idgate's tables in. */
+      schema: z.string().regex(/^[a-z_][a-z0-9_]*$/, { message: 'not a schema name' }).optional(),
+    }),
+  }),
+]);
+
+const frontendSchema = z.strictObject({
+  dir: z.string().optional(),
+  logoURL: z.string().optional(),
+  issuer: z.string().optional(),
+  theme: z.enum(['light', 'dark', 'auto']).default('auto'),
+  /** Extra CSS appended to the login pages' stylesheet. */
+  extraCSS: z.string().optional(),
+  extra: z.record(z.string(), z.string()).optional(),
+});
+
+const webSchema = z.strictObject({
+  http: listenAddress.optional(),
+  https: listenAddress.optional(),
+  tlsCert: z.string().optional(),
+  tlsKey: z.string().optional(),
+  tlsMinVersion: z.string().optional(),
+  tlsMaxVersion: z.string().optional(),
+  allowedOrigins: z.array(z.string()).default([]),
+  allowedHeaders: z.array(z.string()).default([]),
+  headers: z.record(z.string(), z.string()).optional(),
+  clientRemoteIP: z
+    .strictObject({ header: z.string().optional(), trustedProxies: z.array(z.string()).default([]) })
+    .optional(),
+  frontend: frontendSchema.optional(),
+});
+
+const refreshTokensSchema = z.strictObject({
+  disableRotation: z.boolean().default(false),
+  reuseInterval: duration('3s'),
+  validIfNotUsedFor: duration('2160h'),
+  absoluteLifetime: duration('3960h'),
+});
+
+const expirySchema = z.strictObject({
+  idTokens: duration('24h'),
+  /** Our own: the JWT access token's lifetime (Dex uses idTokens for both). */
+  accessTokens: duration('1h'),
+  /** Deprecated in Dex in favour of signer.config.keysRotationPeriod; still honoured. */
+  signingKeys: z.string().optional(),
+  authRequests: duration('24h'),
+  /** Our own: authorization code lifetime (Dex hard-codes 30m; 1m is the RFC 6749 recommendation). */
+  authCodes: duration('1m'),
+  deviceRequests: duration('5m'),
+  refreshTokens: refreshTokensSchema.prefault({}),
+});
+
+const oauth2Schema = z.strictObject({
+  skipApprovalScreen: z.boolean().default(false),
+  alwaysShowLoginScreen: z.boolean().default(false),
+  passwordConnector: z.string().optional(),
+  responseTypes: z.array(z.enum(['code'])).default(['code']),
+  grantTypes: z.array(z.enum(['authorization_code', 'refresh_token'])).optional(),
+  /** Our own: PKCE S256 is always required for public clients; `enforce` requires it for all. */
+  pkce: z.strictObject({ enforce: z.boolean().default(false) }).prefault({}),
+});
+
+const staticClientSchema = z
+  .strictObject({
+    id: z.string().min(1).optional(),
+    idEnv: z.string().optional(),
+    secret: z.string().optional(),
+    secretEnv: z.string().optional(),
+    redirectURIs: z.array(absoluteURL).default([]),
+    trustedPeers: z.array(z.string()).default([]),
+    public: z.boolean().default(false),
+    name: z.string().optional(),
+    logoURL: z.string().optional(),
+    allowedConnectors: z.array(z.string()).optional(),
+    /** Our own: require PKCE for this confidential client. */
+    requirePKCE: z.boolean().optional(),
+  })
+  .superRefine((client, ctx) => {
+    if (!client.id && !client.idEnv) ctx.addIssue({ code: 'custom', path: ['id'], message: 'id or idEnv is required' });
+    if (!client.public && !client.secret && !client.secretEnv) {
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'a confidential client needs secret or secretEnv (or set public: true)' });
+    }
+    if (client.public && (client.secret || client.secretEnv)) {
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'a public client must not have a secret' });
+    }
+  });
+
+const bcryptHash = z.string().regex(/^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/, { message: 'not a bcrypt hash' });
+
+const staticPasswordSchema = z
+  .strictObject({
+    email: z.email({ message: 'not an email address' }),
+    hash: bcryptHash.optional(),
+    hashFromEnv: z.string().optional(),
+    username: z.string().min(1),
+    userID: z.string().min(1),
+    groups: z.array(z.string()).optional(),
+    preferredUsername: z.string().optional(),
+    emailVerified: z.boolean().optional(),
+  })
+  .superRefine((entry, ctx) => {
+    if (!entry.hash && !entry.hashFromEnv) ctx.addIssue({ code: 'custom', path: ['hash'], message: 'hash or hashFromEnv is required' });
+  });
+
+const connectorSchema = z.strictObject({
+  type: z.string().min(1),
+  id: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'must be letters, digits, ".", "_" or "-"' }),
+  name: z.string().min(1),
+  /** Validated against the connector type's own schema by the loader. */
+  config: z.unknown().optional(),
+  grantTypes: z.array(z.string()).optional(),
+});
+
+const signerSchema = z.strictObject({
+  type: z.literal('local').default('local'),
+  config: z
+    .strictObject({
+      algorithm: z.enum(['RS256', 'ES256', 'EdDSA']).default('RS256'),
+      keysRotationPeriod: z.string().optional(),
+    })
+    .prefault({}),
+});
+
+const loggerSchema = z.strictObject({
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  format: z.enum(['json', 'text']).default('json'),
+  excludeFields: z.array(z.string()).optional(),
+});
+
+const loginSchema = z.strictObject({
+  /** Failed password attempts allowed per user (and per client IP) in `window` before a wait is imposed. */
+  throttle: z
+    .strictObject({
+      maxFailures: z.number().int().positive().default(5),
+      window: duration('15m'),
+      lockout: duration('5m'),
+    })
+    .prefault({}),
+});
+
+export const configSchema = z
+  .strictObject({
+    issuer: absoluteURL.refine((value) => !value.includes('?') && !value.includes('#'), {
+      message: 'must not have a query or fragment',
+    }),
+    storage: storageSchema,
+    web: webSchema.prefault({}),
+    telemetry: z.strictObject({ http: listenAddress.optional(), enableProfiling: z.boolean().optional() }).prefault({}),
+    grpc: z.strictObject({ addr: listenAddress.optional() }).passthrough().optional(),
+    frontend: frontendSchema.optional(),
+    expiry: expirySchema.prefault({}),
+    oauth2: oauth2Schema.prefault({}),
+    signer: signerSchema.prefault({}),
+    staticClients: z.array(staticClientSchema).default([]),
+    enablePasswordDB: z.boolean().default(false),
+    staticPasswords: z.array(staticPasswordSchema).default([]),
+    connectors: z.array(connectorSchema).default([]),
+    logger: loggerSchema.prefault({}),
+    login: loginSchema.prefault({}),
+    filter: filterConfigSchema.optional(),
+  })
+  .superRefine((config, ctx) => {
+    if (!config.web.http && !config.web.https && !config.filter) {
+      ctx.addIssue({ code: 'custom', path: ['web'], message: 'set web.http or web.https (or a filter section) so idgate has something to serve' });
+    }
+    if (config.web.https && (!config.web.tlsCert || !config.web.tlsKey)) {
+      ctx.addIssue({ code: 'custom', path: ['web', 'https'], message: 'needs web.tlsCert and web.tlsKey' });
+    }
+    const seen = new Set<string>();
+    config.connectors.forEach((connector, index) => {
+      if (seen.has(connector.id)) ctx.addIssue({ code: 'custom', path: ['connectors', index, 'id'], message: `duplicate connector id "${connector.id}"` });
+      seen.add(connector.id);
+    });
+    if (config.enablePasswordDB && seen.has('local')) {
+      ctx.addIssue({ code: 'custom', path: ['connectors'], message: 'the connector id "local" is reserved for the password DB (enablePasswordDB)' });
+    }
+  });
+
+export type RawConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;

@@ -1,0 +1,289 @@
+/**
+ * The storage seam: typed records with compare-and-swap updates and expiries, shared by every backend.
+ * Backends (memory, sqlite, postgres) implement the small `RecordBackend`; `createStorage` turns one
+ * into the typed `Storage` the rest of idgate uses. Nothing here knows about OIDC, login or the filter.
+ */
+
+/** Milliseconds since the epoch. Every time in storage is one of these. */
+export type EpochMs = number;
+
+/** Claims about a person as a connector returned them, kept server-side. */
+export interface StoredIdentity {
+  userId: string;
+  username: string;
+  preferredUsername?: string;
+  email?: string;
+  emailVerified?: boolean;
+  groups?: string[];
+}
+
+export interface Client {
+  id: string;
+  /** `sha256$<base64url>` of the secret; null for a public client. Never the plaintext. */
+  secretHash: string | null;
+  redirectURIs: string[];
+  trustedPeers: string[];
+  public: boolean;
+  name: string;
+  logoURL?: string;
+  /** Connector IDs this client may log in through; empty or absent means all. */
+  allowedConnectors?: string[];
+  /** Require PKCE even though the client is confidential. */
+  requirePKCE?: boolean;
+  /** True for clients that come from the config file; they cannot be changed through storage. */
+  static?: boolean;
+}
+
+/** An authorization request in progress, from /auth until the code is issued. */
+export interface AuthRequest {
+  id: string;
+  clientId: string;
+  redirectURI: string;
+  responseType: string;
+  scopes: string[];
+  state?: string;
+  nonce?: string;
+  codeChallenge?: string;
+  codeChallengeMethod?: 'S256' | 'plain';
+  prompt?: string[];
+  maxAge?: number;
+  loginHint?: string;
+  /** Connector chosen (connector_id or the chooser). */
+  connectorId?: string;
+  /** Set once the person has authenticated at the connector. */
+  loggedIn: boolean;
+  identity?: StoredIdentity;
+  /** Opaque connector state (PKCE verifier, upstream tokens); base64. Never put in a token. */
+  connectorData?: string;
+  /** Epoch seconds of the authentication, for auth_time and max_age. */
+  authTime?: number;
+  /** Anti-CSRF token bound to this request's forms. */
+  csrfToken: string;
+  createdAt: EpochMs;
+  expiresAt: EpochMs;
+}
+
+/** An issued authorization code. `id` is the SHA-256 (base64url) of the code; the code itself is never stored. */
+export interface AuthCode {
+  id: string;
+  clientId: string;
+  redirectURI: string;
+  scopes: string[];
+  nonce?: string;
+  codeChallenge?: string;
+  codeChallengeMethod?: 'S256' | 'plain';
+  connectorId: string;
+  identity: StoredIdentity;
+  connectorData?: string;
+  authTime: number;
+  /** Session (token family) that this code starts; its tokens carry it as `sid`. */
+  sessionId: string;
+  createdAt: EpochMs;
+  expiresAt: EpochMs;
+}
+
+/**
+ * A refresh-token family: one record per login session and client, rotated in place.
+ * The token handed out is `<id>.<secret>`; only hashes of secrets are kept.
+ */
+export interface RefreshToken {
+  /** The family (session) ID; also the `sid` of every token issued from it. */
+  id: string;
+  clientId: string;
+  connectorId: string;
+  scopes: string[];
+  nonce?: string;
+  identity: StoredIdentity;
+  connectorData?: string;
+  authTime: number;
+  /** Hash of the current secret. */
+  tokenHash: string;
+  /** Hash of the secret it replaced, honoured until `obsoleteUntil` (reuseInterval). */
+  obsoleteTokenHash?: string;
+  obsoleteUntil?: EpochMs;
+  createdAt: EpochMs;
+  lastUsedAt: EpochMs;
+  /** Absolute end of life (absoluteLifetime); also drives GC. */
+  expiresAt: EpochMs;
+}
+
+export interface Password {
+  /** Lowercased email: the login name and the record key. */
+  id: string;
+  email: string;
+  /** bcrypt hash. */
+  hash: string;
+  username: string;
+  userId: string;
+  groups?: string[];
+  preferredUsername?: string;
+  emailVerified?: boolean;
+  static?: boolean;
+}
+
+/** A public or private key as a JWK (private keys include the private members). */
+export type JsonWebKey = Record<string, unknown> & { kid: string; alg: string; kty: string };
+
+/** The signing key set: one record (`id: "signing"`), changed only by compare-and-swap. */
+export interface SigningKeys {
+  id: 'signing';
+  signingKey?: JsonWebKey;
+  signingKeyPub?: JsonWebKey;
+  /** Public keys that may still verify: the next key (published before it signs) and retired ones. */
+  verificationKeys: Array<{ publicKey: JsonWebKey; expiresAt: EpochMs }>;
+  /** A key published in /keys that will sign after the next rotation (publish-before-sign). */
+  nextKey?: JsonWebKey;
+  nextRotation: EpochMs;
+}
+
+export interface ConnectorRecord {
+  id: string;
+  type: string;
+  name: string;
+  /** The connector's own config, as validated JSON. */
+  config: unknown;
+  static?: boolean;
+}
+
+/** A SAML AuthnRequest we sent; its ID must come back as InResponseTo exactly once. */
+export interface SamlRequest {
+  id: string;
+  connectorId: string;
+  authRequestId: string;
+  createdAt: EpochMs;
+  expiresAt: EpochMs;
+}
+
+/** "This ID was seen" (a SAML assertion ID, a jti): used once, remembered until it expires. */
+export interface UsedId {
+  /** `<namespace>:<id>` */
+  id: string;
+  expiresAt: EpochMs;
+}
+
+/** A revoked session (sid) or token (jti), pushed to every filter until the tokens' expiry. */
+export interface Revocation {
+  /** `sid:<value>` or `jti:<value>` */
+  id: string;
+  kind: 'sid' | 'jti';
+  value: string;
+  /** The user, so "revoke all sessions of a user" can be listed. */
+  userId?: string;
+  createdAt: EpochMs;
+  expiresAt: EpochMs;
+}
+
+export interface Collection<T extends { id: string }> {
+  /** The record, or undefined if absent or expired. */
+  get(id: string): Promise<T | undefined>;
+  /** Inserts; throws AlreadyExistsError if the ID is taken. */
+  create(record: T): Promise<void>;
+  /**
+   * Atomic compare-and-swap: reads, applies `updater`, writes only if nobody wrote in between, and
+   * retries otherwise (so `updater` may run more than once and must be pure). Throws NotFoundError.
+   * An updater may throw to abort; that error propagates and nothing is written.
+   */
+  update(id: string, updater: (current: T) => T | Promise<T>): Promise<T>;
+  /** True if something was deleted. */
+  delete(id: string): Promise<boolean>;
+  /** Atomic get-and-delete: of two concurrent calls, exactly one gets the record. */
+  take(id: string): Promise<T | undefined>;
+  /** Non-expired records, optionally only those whose index key equals `index`. */
+  list(filter?: { index?: string }): Promise<T[]>;
+}
+
+export interface Storage {
+  clients: Collection<Client>;
+  authRequests: Collection<AuthRequest>;
+  authCodes: Collection<AuthCode>;
+  refreshTokens: Collection<RefreshToken>;
+  passwords: Collection<Password>;
+  keys: Collection<SigningKeys>;
+  connectors: Collection<ConnectorRecord>;
+  samlRequests: Collection<SamlRequest>;
+  usedIds: Collection<UsedId>;
+  revocations: Collection<Revocation>;
+  /** Records "seen" once: true the first time, false if already present and unexpired. */
+  markUsed(namespace: string, id: string, expiresAt: EpochMs): Promise<boolean>;
+  /** Throws if the backend is unreachable (readiness). */
+  ping(): Promise<void>;
+  /** Deletes every expired record; returns how many per kind. */
+  gc(now: EpochMs): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+export type RecordKind =
+  | 'clients'
+  | 'authRequests'
+  | 'authCodes'
+  | 'refreshTokens'
+  | 'passwords'
+  | 'keys'
+  | 'connectors'
+  | 'samlRequests'
+  | 'usedIds'
+  | 'revocations';
+
+export const RECORD_KINDS: readonly RecordKind[] = [
+  'clients', 'authRequests', 'authCodes', 'refreshTokens', 'passwords', 'keys', 'connectors',
+  'samlRequests', 'usedIds', 'revocations',
+];
+
+/** One stored row as a backend sees it: opaque JSON plus the columns it must index. */
+export interface RawRecord {
+  id: string;
+  /** Incremented on every write; the CAS token. */
+  version: number;
+  /** Secondary lookup key (e.g. the user ID of a refresh token), or null. */
+  indexKey: string | null;
+  expiresAt: EpochMs | null;
+  data: string;
+}
+
+/**
+ * What a backend implements. All methods are atomic. `now` is passed in so expiry is testable
+ * without sleeping: a record with expiresAt <= now is treated as absent.
+ */
+export interface RecordBackend {
+  get(kind: RecordKind, id: string, now: EpochMs): Promise<RawRecord | undefined>;
+  /** False if a record with that ID exists (an expired one is replaced). */
+  insert(kind: RecordKind, record: RawRecord, now: EpochMs): Promise<boolean>;
+  /** Writes only if the stored version equals `expectedVersion`; false otherwise. */
+  replace(kind: RecordKind, record: RawRecord, expectedVersion: number): Promise<boolean>;
+  delete(kind: RecordKind, id: string): Promise<boolean>;
+  take(kind: RecordKind, id: string, now: EpochMs): Promise<RawRecord | undefined>;
+  list(kind: RecordKind, index: string | undefined, now: EpochMs): Promise<RawRecord[]>;
+  gc(now: EpochMs): Promise<Record<string, number>>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StorageError extends Error {
+  constructor(
+    readonly code: 'not_found' | 'already_exists' | 'conflict' | 'read_only' | 'unavailable',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
+
+export class NotFoundError extends StorageError {
+  constructor(kind: string, id: string) {
+    super('not_found', `${kind} ${id} not found`);
+  }
+}
+
+export class AlreadyExistsError extends StorageError {
+  constructor(kind: string, id: string) {
+    super('already_exists', `${kind} ${id} already exists`);
+  }
+}
+
+/** The backend cannot be reached; callers answer 503, never a guess. */
+export class StorageUnavailableError extends StorageError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unavailable', message, options);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Reads request bodies for the protocol endpoints and login forms: application/x-www-form-urlencoded
+ * (and JSON where an endpoint allows it), size-limited, with duplicate parameters refused as RFC 6749
+ * §3.1 requires. Returns plain string maps; never throws anything but a BodyError with a status.
+ */
+import type { Context } from 'koa';
+
+export class BodyError extends Error {
+  constructor(
+    readonly status: 400 | 413 | 415,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BodyError';
+  }
+}
+
+const DEFAULT_LIMIT = 64 * 1024;
+
+async function readRaw(ctx: Context, limit: number): Promise<string> {
+  const declared = Number(ctx.get('content-length') || '0');
+  if (declared > limit) throw new BodyError(413, `request body is larger than ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new BodyError(413, `request body is larger than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Parses a query string or form body; a parameter given twice is an error (RFC 6749 §3.1, §3.2). */
+export function parseParams(text: string | URLSearchParams): Record<string, string> {
+  const params = typeof text === 'string' ? new URLSearchParams(text) : text;
+  const out: Record<string, string> = Object.create(null);
+  for (const [key, value] of params) {
+    if (key in out) throw new BodyError(400, `parameter "${key}" was given more than once`);
+    out[key] = value;
+  }
+  return out;
+}
+
+/** The form body of a POST (memoised on ctx.state so middleware and handlers can both read it). */
+export async function readForm(ctx: Context, limit = DEFAULT_LIMIT): Promise<Record<string, string>> {
+  const cached = (ctx.state as { form?: Record<string, string> }).form;
+  if (cached) return cached;
+  if (!ctx.is('application/x-www-form-urlencoded')) {
+    throw new BodyError(415, 'the body must be application/x-www-form-urlencoded');
+  }
+  const form = parseParams(await readRaw(ctx, limit));
+  (ctx.state as { form?: Record<string, string> }).form = form;
+  return form;
+}
+
+/** The query parameters, with the same duplicate rule. */
+export function readQuery(ctx: Context): Record<string, string> {
+  return parseParams(new URLSearchParams(ctx.querystring));
+}

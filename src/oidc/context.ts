@@ -1,0 +1,44 @@
+/**
+ * Everything the issuer's endpoints and login pages need, built once at start-up and passed in (no
+ * module globals): the typed config, storage, the signer, the open connectors, logging, metrics and
+ * the clock.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config/load.js';
+import type { Connector } from '../connector.js';
+import type { Signer } from '../keys/keyset.js';
+import type { Storage } from '../storage/storage.js';
+import type { AuditLog } from '../telemetry/audit.js';
+import type { IssuerMetrics } from '../telemetry/metrics.js';
+
+export interface OpenConnector {
+  id: string;
+  type: string;
+  name: string;
+  connector: Connector;
+}
+
+export interface IssuerContext {
+  config: Config;
+  /** The issuer URL as configured (no trailing slash); every route is relative to its path. */
+  issuer: string;
+  /** The issuer URL's path ("/dex"), "" at the root. */
+  basePath: string;
+  storage: Storage;
+  signer: Signer;
+  /** In config order; the password DB is the connector `local` when enablePasswordDB is set. */
+  connectors: Map<string, OpenConnector>;
+  logger: Logger;
+  audit: AuditLog;
+  metrics: IssuerMetrics;
+  now: Clock;
+}
+
+/** Per-request state koa middleware puts on ctx.state. */
+export interface RequestState {
+  requestId: string;
+  log: Logger;
+  /** The route template that matched, for metrics ("/token", "/auth/:connector"). */
+  route?: string;
+}

@@ -1,0 +1,81 @@
+/**
+ * Config-defined clients, passwords and connectors served on top of the stored ones (Dex's
+ * WithStaticClients/Passwords/Connectors). Static entries win over stored ones with the same ID, come
+ * back marked `static: true`, and cannot be created, updated, deleted or taken through storage.
+ */
+import { byId, indexKeyOf } from './records.js';
+import {
+  StorageError, type Client, type Collection, type ConnectorRecord, type Password, type RecordKind, type Storage,
+} from './storage.js';
+
+export interface StaticRecords {
+  /** Client secrets must already be hashed (`hashSecret`). */
+  clients?: Client[];
+  passwords?: Password[];
+  connectors?: ConnectorRecord[];
+}
+
+function overlay<T extends { id: string }>(kind: RecordKind, stored: Collection<T>, entries: T[] = []): Collection<T> {
+  if (entries.length === 0) return stored;
+  const statics = new Map<string, T>();
+  for (const entry of entries) {
+    if (statics.has(entry.id)) throw new StorageError('already_exists', `static ${kind} ${entry.id} is defined twice`);
+    statics.set(entry.id, { ...structuredClone(entry), static: true });
+  }
+  const copyOf = (id: string): T | undefined => {
+    const entry = statics.get(id);
+    return entry ? structuredClone(entry) : undefined;
+  };
+  const refuse = (id: string): void => {
+    if (statics.has(id)) throw new StorageError('read_only', `${kind} ${id} comes from the config file and cannot be changed`);
+  };
+
+  return {
+    async get(id) {
+      return copyOf(id) ?? stored.get(id);
+    },
+    async create(record) {
+      refuse(record.id);
+      return stored.create(record);
+    },
+    async update(id, updater) {
+      refuse(id);
+      return stored.update(id, updater);
+    },
+    async delete(id) {
+      refuse(id);
+      return stored.delete(id);
+    },
+    async take(id) {
+      refuse(id);
+      return stored.take(id);
+    },
+    async list(filter) {
+      const fromStore = (await stored.list(filter)).filter((record) => !statics.has(record.id));
+      const fromConfig = [...statics.keys()]
+        .map((id) => copyOf(id) as T)
+        .filter((record) => filter?.index === undefined || indexKeyOf(kind, record) === filter.index);
+      return [...fromConfig, ...fromStore].sort(byId);
+    },
+  };
+}
+
+/** `storage` with the config file's entries layered on top; everything else passes through. */
+export function withStatic(storage: Storage, records: StaticRecords): Storage {
+  return {
+    clients: overlay('clients', storage.clients, records.clients),
+    authRequests: storage.authRequests,
+    authCodes: storage.authCodes,
+    refreshTokens: storage.refreshTokens,
+    passwords: overlay('passwords', storage.passwords, records.passwords),
+    keys: storage.keys,
+    connectors: overlay('connectors', storage.connectors, records.connectors),
+    samlRequests: storage.samlRequests,
+    usedIds: storage.usedIds,
+    revocations: storage.revocations,
+    markUsed: (namespace, id, expiresAt) => storage.markUsed(namespace, id, expiresAt),
+    ping: () => storage.ping(),
+    gc: (now) => storage.gc(now),
+    close: () => storage.close(),
+  };
+}

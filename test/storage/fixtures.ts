@@ -1,0 +1,159 @@
+/**
+ * One record of every kind with every optional field set, so a round trip through a backend proves that
+ * nothing is dropped or reshaped. Times are relative to `now` so expiry tests can move the clock.
+ */
+import type {
+  AuthCode, AuthRequest, Client, ConnectorRecord, EpochMs, Password, RefreshToken, Revocation, SamlRequest,
+  SigningKeys, Storage, StoredIdentity, UsedId,
+} from '../../src/storage/storage.js';
+
+export const HOUR = 3_600_000;
+
+export const identity = (userId = 'user-1'): StoredIdentity => ({
+  userId,
+  username: 'Jane Doe',
+  preferredUsername: 'jane',
+  email: 'jane@example.com',
+  emailVerified: true,
+  groups: ['admins', 'dev ops', 'ünïcode'],
+});
+
+export const client = (id = 'app'): Client => ({
+  id,
+  secretHash: 'sha256$47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU',
+  redirectURIs: ['https://app.example.com/callback', 'http://127.0.0.1:8080/cb'],
+  trustedPeers: ['other-app'],
+  public: false,
+  name: 'Example App',
+  logoURL: 'https://app.example.com/logo.png',
+  allowedConnectors: ['github', 'local'],
+  requirePKCE: true,
+});
+
+export const authRequest = (id: string, now: EpochMs): AuthRequest => ({
+  id,
+  clientId: 'app',
+  redirectURI: 'https://app.example.com/callback',
+  responseType: 'code',
+  scopes: ['openid', 'email', 'offline_access'],
+  state: 'state-123',
+  nonce: 'nonce-456',
+  codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+  codeChallengeMethod: 'S256',
+  prompt: ['login', 'consent'],
+  maxAge: 300,
+  loginHint: 'jane@example.com',
+  connectorId: 'github',
+  loggedIn: true,
+  identity: identity(),
+  connectorData: 'eyJ1cHN0cmVhbSI6InRva2VuIn0=',
+  authTime: Math.floor(now / 1000),
+  csrfToken: 'csrf-789',
+  createdAt: now,
+  expiresAt: now + HOUR,
+});
+
+export const authCode = (id: string, now: EpochMs): AuthCode => ({
+  id,
+  clientId: 'app',
+  redirectURI: 'https://app.example.com/callback',
+  scopes: ['openid', 'profile'],
+  nonce: 'nonce-456',
+  codeChallenge: 'challenge',
+  codeChallengeMethod: 'plain',
+  connectorId: 'github',
+  identity: identity(),
+  connectorData: 'b3BhcXVl',
+  authTime: Math.floor(now / 1000),
+  sessionId: 'session-1',
+  createdAt: now,
+  expiresAt: now + HOUR,
+});
+
+export const refreshToken = (id: string, now: EpochMs, userId = 'user-1'): RefreshToken => ({
+  id,
+  clientId: 'app',
+  connectorId: 'github',
+  scopes: ['openid', 'offline_access'],
+  nonce: 'nonce-456',
+  identity: identity(userId),
+  connectorData: 'b3BhcXVl',
+  authTime: Math.floor(now / 1000),
+  tokenHash: 'current-hash',
+  obsoleteTokenHash: 'previous-hash',
+  obsoleteUntil: now + 3_000,
+  createdAt: now,
+  lastUsedAt: now,
+  expiresAt: now + 24 * HOUR,
+});
+
+export const password = (email = 'jane@example.com'): Password => ({
+  id: email.toLowerCase(),
+  email,
+  hash: '$2a$10$2b2cU8CPhOTaGrs1HRQuAueS7JTT5ZHsHSzYiFPm1leZck7Mc8T4W',
+  username: 'jane',
+  userId: 'user-1',
+  groups: ['admins'],
+  preferredUsername: 'jane',
+  emailVerified: true,
+});
+
+export const signingKeys = (now: EpochMs): SigningKeys => ({
+  id: 'signing',
+  signingKey: { kid: 'k2', alg: 'RS256', kty: 'RSA', n: 'modulus', e: 'AQAB', d: 'private' },
+  signingKeyPub: { kid: 'k2', alg: 'RS256', kty: 'RSA', n: 'modulus', e: 'AQAB' },
+  verificationKeys: [{ publicKey: { kid: 'k1', alg: 'RS256', kty: 'RSA', n: 'old', e: 'AQAB' }, expiresAt: now + HOUR }],
+  nextKey: { kid: 'k3', alg: 'ES256', kty: 'EC', crv: 'P-256', x: 'x', y: 'y' },
+  nextRotation: now + 6 * HOUR,
+});
+
+export const connector = (id = 'github'): ConnectorRecord => ({
+  id,
+  type: 'oidc',
+  name: 'GitHub',
+  config: { issuer: 'https://github.example.com', scopes: ['openid'], nested: { flag: true, count: 3, none: null } },
+});
+
+export const samlRequest = (id: string, now: EpochMs): SamlRequest => ({
+  id,
+  connectorId: 'saml',
+  authRequestId: 'auth-1',
+  createdAt: now,
+  expiresAt: now + HOUR,
+});
+
+export const usedId = (id: string, now: EpochMs): UsedId => ({ id, expiresAt: now + HOUR });
+
+export const revocation = (value: string, now: EpochMs, userId = 'user-1'): Revocation => ({
+  id: `sid:${value}`,
+  kind: 'sid',
+  value,
+  userId,
+  createdAt: now,
+  expiresAt: now + HOUR,
+});
+
+type AnyRecord = { id: string; [field: string]: unknown };
+
+/** Every kind: a full record, a changed copy of it (for update), and whether it expires (so GC may delete it). */
+export interface KindFixture {
+  kind: keyof Omit<Storage, 'markUsed' | 'ping' | 'gc' | 'close'>;
+  make(now: EpochMs): AnyRecord;
+  change(record: AnyRecord): AnyRecord;
+  expires: boolean;
+}
+
+const plain = <T extends object>(record: T): AnyRecord => ({ ...record }) as unknown as AnyRecord;
+
+export const KIND_FIXTURES: KindFixture[] = [
+  { kind: 'clients', make: () => plain(client('app')), change: (r) => ({ ...r, redirectURIs: ['https://new.example.com/cb'] }), expires: false },
+  { kind: 'authRequests', make: (now) => plain(authRequest('req-1', now)), change: (r) => ({ ...r, loggedIn: false, identity: undefined }), expires: true },
+  { kind: 'authCodes', make: (now) => plain(authCode('code-hash-1', now)), change: (r) => ({ ...r, scopes: ['openid'] }), expires: true },
+  { kind: 'refreshTokens', make: (now) => plain(refreshToken('family-1', now)), change: (r) => ({ ...r, tokenHash: 'rotated-hash' }), expires: true },
+  { kind: 'passwords', make: () => plain(password()), change: (r) => ({ ...r, groups: [] }), expires: false },
+  { kind: 'keys', make: (now) => plain(signingKeys(now)), change: (r) => ({ ...r, verificationKeys: [] }), expires: false },
+  { kind: 'connectors', make: () => plain(connector('github')), change: (r) => ({ ...r, name: 'GitHub Enterprise' }), expires: false },
+  { kind: 'samlRequests', make: (now) => plain(samlRequest('_a1b2c3', now)), change: (r) => ({ ...r, authRequestId: 'auth-2' }), expires: true },
+  { kind: 'usedIds', make: (now) => plain(usedId('saml:_assertion', now)), change: (r) => ({ ...r, expiresAt: (r.expiresAt as number) + 1 }), expires: true },
+  { kind: 'revocations', make: (now) => plain(revocation('session-1', now)), change: (r) => ({ ...r, userId: 'user-2' }), expires: true },
+];

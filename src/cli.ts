@@ -1,0 +1,123 @@
+/**
+ * The `idgate` command: serve, check (validate a config without serving), authz (explain/check
+ * policies), version. `main` returns the exit code; nothing imports this module.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { runAuthzCommand } from './authz/cli.js';
+import { ConfigError } from './config/errors.js';
+import { loadConfigFile } from './config/load.js';
+import { startServer } from './server.js';
+import { createLogger } from './telemetry/logger.js';
+
+const USAGE = `Usage: idgate <command> [options]
+
+Commands:
+  serve --config FILE     run the listeners the config asks for (issuer, filter, telemetry)
+  check --config FILE     validate a config file without serving; exit 1 with every problem listed
+  authz explain ...       show how the filter's policies decide a request (idgate authz --help)
+  authz check FILE...     validate Istio / native RBAC policy files offline
+  version                 print the version
+`;
+
+interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const defaultIo: Io = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+};
+
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest, io);
+      case 'check':
+        return await check(rest, io);
+      case 'authz':
+        return await runAuthzCommand(rest, io);
+      case 'version':
+      case '--version':
+        io.stdout(`idgate ${version()}\n`);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        io.stderr(`idgate: unknown command "${command}"\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.stderr(`${error.message}\n`);
+      return 1;
+    }
+    if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr(`idgate ${command}: ${(error as Error).message}\n`);
+      return 2;
+    }
+    io.stderr(`idgate ${command}: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+function configFlag(args: string[]): string {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, allowPositionals: true, strict: true });
+  const file = values.config;
+  if (!file) throw Object.assign(new Error('--config FILE is required'), { code: 'ERR_PARSE_ARGS_MISSING' });
+  return file;
+}
+
+async function check(args: string[], io: Io): Promise<number> {
+  const file = configFlag(args);
+  const config = await loadConfigFile(file);
+  const parts = [
+    `issuer ${config.issuer}`,
+    `storage ${config.storage.type}`,
+    `${config.staticClients.length} static client(s)`,
+    `${config.connectors.length + (config.enablePasswordDB ? 1 : 0)} connector(s)`,
+  ];
+  if (config.filter) parts.push('filter enabled');
+  io.stdout(`${file}: OK (${parts.join(', ')})\n`);
+  return 0;
+}
+
+async function serve(args: string[], io: Io): Promise<number> {
+  const file = configFlag(args);
+  const config = await loadConfigFile(file);
+  const logger = createLogger({ level: config.logger.level, format: config.logger.format, excludeFields: config.logger.excludeFields });
+  const server = await startServer(config, { logger });
+  io.stdout(`idgate ${version()} serving ${config.issuer}${server.urls.telemetry ? ` (telemetry ${server.urls.telemetry})` : ''}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'shutting down');
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      void server.close().then(resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  logger.flush();
+  return 0;
+}
+
+/** The package version; the module runs from src/ (tsx) or dist/src/ (built), so look upward. */
+function version(): string {
+  for (const relative of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'idgate' && pkg.version) return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+}

@@ -1,0 +1,102 @@
+/**
+ * The koa middleware every listener shares: a request id on every request and log line, metrics by
+ * route template, baseline security headers, and the last-resort error writer that turns anything
+ * unexpected into a clear JSON or HTML answer (never a stack trace).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+import { OAuthError } from '../oidc/errors.js';
+import { StorageUnavailableError } from '../storage/storage.js';
+import type { IssuerMetrics } from '../telemetry/metrics.js';
+import { BodyError } from './form.js';
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function requestContext(logger: Logger) {
+  return async function assignRequestId(ctx: Context, next: Next): Promise<void> {
+    const offered = ctx.get('x-request-id');
+    const requestId = SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.state.log = logger.child({ requestId });
+    ctx.set('X-Request-Id', requestId);
+    await next();
+  };
+}
+
+export function securityHeaders() {
+  return async function setSecurityHeaders(ctx: Context, next: Next): Promise<void> {
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Referrer-Policy', 'no-referrer');
+    ctx.set('X-Frame-Options', 'DENY');
+    await next();
+  };
+}
+
+export function observeRequests(metrics: IssuerMetrics) {
+  return async function recordRequest(ctx: Context, next: Next): Promise<void> {
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const route = (ctx.state.route as string | undefined) ?? (ctx.status === 404 ? 'unmatched' : ctx.path);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.httpRequests.inc({ route, method: ctx.method, status: String(ctx.status) });
+      metrics.httpDuration.observe({ route, method: ctx.method }, seconds);
+      const log = ctx.state.log as Logger | undefined;
+      log?.debug({ method: ctx.method, route, status: ctx.status, ms: Math.round(seconds * 1e6) / 1e3 }, 'request');
+    }
+  };
+}
+
+function wantsHtml(ctx: Context): boolean {
+  return ctx.accepts('json', 'html') === 'html' && ctx.method === 'GET';
+}
+
+/** Writes an error in the shape the client expects; used by the catch-all and the 404 handler. */
+export function writeError(ctx: Context, status: number, code: string, description: string): void {
+  ctx.status = status;
+  ctx.set('Cache-Control', 'no-store');
+  if (wantsHtml(ctx)) {
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(titleFor(status))}</title></head>` +
+      `<body><main><h1>${escapeHtml(titleFor(status))}</h1><p>${escapeHtml(description)}</p>` +
+      `<p><small>Request ID: ${escapeHtml(String(ctx.state.requestId ?? ''))}</small></p></main></body></html>`;
+  } else {
+    ctx.body = { error: code, error_description: description };
+  }
+}
+
+function titleFor(status: number): string {
+  if (status === 404) return 'Page not found';
+  if (status === 503) return 'Service temporarily unavailable';
+  if (status >= 500) return 'Something went wrong';
+  return 'Request refused';
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function catchErrors() {
+  return async function handleErrors(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) writeError(ctx, 404, 'not_found', `nothing is served at ${ctx.path}`);
+    } catch (error) {
+      if (error instanceof OAuthError) {
+        if (error.wwwAuthenticate) ctx.set('WWW-Authenticate', error.wwwAuthenticate);
+        writeError(ctx, error.status, error.code, error.description);
+      } else if (error instanceof BodyError) {
+        writeError(ctx, error.status, 'invalid_request', error.message);
+      } else if (error instanceof StorageUnavailableError) {
+        (ctx.state.log as Logger | undefined)?.warn({ err: error.message }, 'storage unavailable');
+        ctx.set('Retry-After', '1');
+        writeError(ctx, 503, 'temporarily_unavailable', 'the service cannot reach its storage right now; try again shortly');
+      } else {
+        (ctx.state.log as Logger | undefined)?.error({ err: error }, 'unhandled error');
+        writeError(ctx, 500, 'server_error', 'an unexpected error occurred; the request ID identifies it in the logs');
+      }
+    }
+  };
+}

@@ -1,0 +1,190 @@
+/**
+ * Builds the listeners the config asks for: the issuer's web listener (HTTP and/or HTTPS), the
+ * telemetry/admin listener (metrics, health), and the filter's ext_authz listeners; and stops them
+ * gracefully.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { startFilter } from './authz/index.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config/load.js';
+import { buildIssuer, type Issuer } from './issuer.js';
+import { startGarbageCollection } from './storage/open.js';
+import { createIssuerMetrics } from './telemetry/metrics.js';
+
+export interface RunningServer {
+  /** Base URLs of what is listening, e.g. { web: 'http://127.0.0.1:5556' }. */
+  urls: { web?: string; webTls?: string; telemetry?: string; filterGrpc?: string; filterHttp?: string };
+  issuer?: Issuer;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  logger: Logger;
+  now?: Clock;
+  /** Override listen addresses (tests pick free ports with port 0). */
+  listen?: { web?: string; telemetry?: string };
+}
+
+export async function startServer(config: Config, options: ServerOptions): Promise<RunningServer> {
+  const logger = options.logger;
+  const now = options.now ?? systemClock;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'idgate_' });
+  const closers: Array<() => Promise<void>> = [];
+  const urls: RunningServer['urls'] = {};
+  let issuer: Issuer | undefined;
+  let ready = async (): Promise<void> => {};
+
+  try {
+    const webAddress = options.listen?.web ?? config.web.http;
+    if (webAddress || config.web.https) {
+      issuer = await buildIssuer(config, { logger, now, metrics: createIssuerMetrics(registry) });
+      const storage = issuer.context.storage;
+      ready = () => storage.ping();
+      issuer.start();
+      const stopGc = startGarbageCollection(storage, { now, logger });
+      const built = issuer;
+      closers.push(async () => {
+        stopGc();
+        await built.close();
+      });
+      const callback = issuer.app.callback();
+      if (webAddress) {
+        const server = http.createServer(callback);
+        urls.web = await listen(server, webAddress);
+        closers.unshift(() => closeServer(server));
+        logger.info({ url: urls.web, issuer: config.issuer }, 'issuer listening');
+      }
+      if (config.web.https && config.web.tlsCert && config.web.tlsKey) {
+        const server = https.createServer(
+          { cert: readFileSync(config.web.tlsCert), key: readFileSync(config.web.tlsKey), minVersion: 'TLSv1.2' },
+          callback,
+        );
+        urls.webTls = (await listen(server, config.web.https)).replace('http:', 'https:');
+        closers.unshift(() => closeServer(server));
+        logger.info({ url: urls.webTls }, 'issuer listening (TLS)');
+      }
+    }
+
+    if (config.filter) {
+      const filter = await startFilter({
+        config: config.filter,
+        logger: logger.child({ component: 'filter' }),
+        registry,
+        keySet: issuer?.context.signer,
+        issuer: issuer ? issuer.context.issuer : undefined,
+        now,
+      });
+      closers.unshift(() => filter.close());
+      if (filter.grpcPort !== undefined) urls.filterGrpc = `127.0.0.1:${filter.grpcPort}`;
+      if (filter.httpPort !== undefined) urls.filterHttp = `http://127.0.0.1:${filter.httpPort}`;
+    }
+
+    const telemetryAddress = options.listen?.telemetry ?? config.telemetry.http;
+    if (telemetryAddress) {
+      const server = http.createServer(createTelemetryApp(registry, () => ready()).callback());
+      urls.telemetry = await listen(server, telemetryAddress);
+      closers.unshift(() => closeServer(server));
+      logger.info({ url: urls.telemetry }, 'telemetry listening');
+    }
+  } catch (error) {
+    for (const close of closers) await close().catch(() => undefined);
+    throw error;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    urls,
+    issuer,
+    close() {
+      closing ??= (async () => {
+        for (const close of closers) {
+          await close().catch((error: unknown) => logger.warn({ err: error }, 'error while shutting down'));
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/** /metrics, /healthz, /healthz/live, /healthz/ready (storage reachable). */
+export function createTelemetryApp(registry: Registry, ready: () => Promise<void>): Koa {
+  const app = new Koa();
+  app.silent = true;
+  app.use(async (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      ctx.status = 405;
+      return;
+    }
+    switch (ctx.path) {
+      case '/metrics':
+        ctx.type = registry.contentType;
+        ctx.body = await registry.metrics();
+        return;
+      case '/healthz':
+      case '/healthz/live':
+        ctx.body = { status: 'ok' };
+        return;
+      case '/healthz/ready':
+        try {
+          await withTimeout(ready(), 2_000);
+          ctx.body = { status: 'ready', checks: { storage: 'ok' } };
+        } catch (error) {
+          ctx.status = 503;
+          ctx.body = { status: 'not ready', checks: { storage: (error as Error).message } };
+        }
+        return;
+      default:
+        ctx.status = 404;
+        ctx.body = { error: 'not_found' };
+    }
+  });
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function splitAddress(address: string): { host: string; port: number } {
+  const index = address.lastIndexOf(':');
+  const host = address.slice(0, index).replace(/^\[|\]$/g, '') || '0.0.0.0';
+  return { host, port: Number(address.slice(index + 1)) };
+}
+
+function listen(server: http.Server | https.Server, address: string): Promise<string> {
+  const { host, port } = splitAddress(address);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const bound = server.address() as AddressInfo;
+      const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+      resolve(`http://${shownHost}:${bound.port}`);
+    });
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish (bounded), then closes idle keep-alive sockets. */
+function closeServer(server: http.Server | https.Server, graceMs = 5_000): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    force.unref();
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,101 @@
+/**
+ * Starts a whole idgate issuer for a test: real config parsing, memory (or given) storage, the
+ * signer, connectors and every route, on 127.0.0.1 with a port picked by the OS. Stop it with close().
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseConfig, type Config } from '../../src/config/load.js';
+import { buildIssuer, type Issuer } from '../../src/issuer.js';
+import { createMemoryBackend } from '../../src/storage/memory.js';
+import { createStorage } from '../../src/storage/records.js';
+import type { Storage } from '../../src/storage/storage.js';
+import { memoryAuditLog } from '../../src/telemetry/audit.js';
+import { silentLogger } from '../../src/telemetry/logger.js';
+import type { Clock } from '../../src/clock.js';
+
+export const EXAMPLE_APP = {
+  id: 'example-app',
+  secret: 'ZXhhbXBsZS1hcHAtc2VjcmV0',
+  redirectURI: 'http://127.0.0.1:5555/callback',
+};
+export const PUBLIC_APP = { id: 'public-app', redirectURI: 'http://127.0.0.1:5555/public/callback' };
+export const ADMIN = { email: 'admin@example.com', password: 'password', userId: '08a8684b-db88-4b73-90a9-3cd1661f5466' };
+
+/** The default test config body (everything but `issuer`). */
+export const DEFAULT_TEST_CONFIG = `
+storage:
+  type: memory
+web:
+  http: 127.0.0.1:0
+oauth2:
+  skipApprovalScreen: true
+staticClients:
+  - id: ${EXAMPLE_APP.id}
+    name: Example App
+    secret: ${EXAMPLE_APP.secret}
+    redirectURIs: [${EXAMPLE_APP.redirectURI}]
+  - id: ${PUBLIC_APP.id}
+    name: Public App
+    public: true
+    redirectURIs: [${PUBLIC_APP.redirectURI}]
+connectors:
+  - type: mockCallback
+    id: mock
+    name: Mock
+enablePasswordDB: true
+staticPasswords:
+  - email: ${ADMIN.email}
+    hash: "$2a$10$2b2cU8CPhOTaGrs1HRQuAueS7JTT5ZHsHSzYiFPm1leZck7Mc8T4W"
+    username: admin
+    userID: ${ADMIN.userId}
+    groups: [admins, developers]
+`;
+
+export interface TestIssuer {
+  /** The issuer URL, e.g. http://127.0.0.1:41234/dex */
+  url: string;
+  origin: string;
+  issuer: Issuer;
+  config: Config;
+  storage: Storage;
+  audit: ReturnType<typeof memoryAuditLog>;
+  close(): Promise<void>;
+}
+
+export interface TestIssuerOptions {
+  /** Config YAML without `issuer:`; defaults to DEFAULT_TEST_CONFIG. */
+  configYaml?: string;
+  /** Storage to use instead of a fresh memory store (e.g. a shared one for two issuers). */
+  storage?: Storage;
+  now?: Clock;
+  /** Issuer path, "/dex" by default. */
+  path?: string;
+  env?: Record<string, string>;
+}
+
+export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const origin = `http://127.0.0.1:${port}`;
+  const url = `${origin}${options.path ?? '/dex'}`;
+  const config = parseConfig(`issuer: ${url}\n${options.configYaml ?? DEFAULT_TEST_CONFIG}`, 'test-config.yaml', options.env ?? {});
+  const now = options.now ?? Date.now;
+  const storage = options.storage ?? createStorage(createMemoryBackend(), { now });
+  const audit = memoryAuditLog();
+  const issuer = await buildIssuer(config, { logger: silentLogger(), storage, now, audit });
+  server.on('request', issuer.app.callback());
+  return {
+    url,
+    origin,
+    issuer,
+    config,
+    storage: issuer.context.storage,
+    audit,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await issuer.close();
+    },
+  };
+}

@@ -2,3 +2,4 @@
  * Registers every built-in connector type with the registry in src/connector.ts. Importing this
  * module is what makes `type: oidc` (etc.) resolvable in the config.
  */
+import './oidc/oidc.js';

@@ -116,6 +116,21 @@ export function runStorageConformance(name: string, makeStorage: MakeStorage): v
         expect(await storage.clients.get('app')).toEqual(result);
       });
 
+      it('never writes a stale update over a record that took the ID of an expired one', async () => {
+        await storage.revocations.create(revocation('s1', clock(), 'user-1'));
+        const seen: Array<string | undefined> = [];
+        const result = await storage.revocations.update('sid:s1', async (current) => {
+          seen.push(current.userId);
+          if (seen.length === 1) {
+            clock.advance(HOUR);
+            await storage.revocations.create(revocation('s1', clock(), 'user-2'));
+          }
+          return { ...current, value: 'updated' };
+        });
+        expect(seen).toEqual(['user-1', 'user-2']);
+        expect(result.userId).toBe('user-2');
+      });
+
       it('aborts without writing when the updater throws, and propagates that error', async () => {
         await storage.clients.create(client('app'));
         const abort = new Error('policy says no');

@@ -1,4 +1,5 @@
 // How the `storage: {type: postgres}` options (Dex's names) become node-postgres Pool options. No server needed.
+import type { ConnectionOptions } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import {
@@ -14,7 +15,7 @@ const readFile = (path: string): string => {
 const settings = (config: PostgresStorageConfig) => postgresPoolSettings(config, readFile);
 type SslMode = NonNullable<PostgresStorageConfig['ssl']>['mode'];
 const ssl = (mode: SslMode, extra: Partial<NonNullable<PostgresStorageConfig['ssl']>> = {}) =>
-  settings({ host: 'db.internal', ssl: { mode, ...extra } }).pool.ssl;
+  settings({ host: 'db.internal', ssl: { mode, ...extra } }).pool.ssl as false | ConnectionOptions;
 
 describe('postgres config: Dex options to pool options', () => {
   it('maps connectionTimeout (s), maxOpenConns, connMaxLifetime (s) and keeps maxIdleConns for release', () => {

@@ -1,0 +1,74 @@
+/**
+ * Opens the storage the config's `storage` section names (memory, sqlite3 or postgres) and runs its
+ * periodic garbage collection. PostgreSQL is imported only when configured, so nothing loads `pg` otherwise.
+ */
+import type { ParsedConfig } from '../config/schema.js';
+import type { Logger } from '../telemetry/logger.js';
+import { createMemoryBackend } from './memory.js';
+import { createStorage } from './records.js';
+import { createSqliteBackend } from './sqlite.js';
+import type { EpochMs, RecordBackend, Storage } from './storage.js';
+
+export type StorageConfig = ParsedConfig['storage'];
+
+export interface OpenStorageOptions {
+  now?: () => EpochMs;
+  logger?: Logger;
+}
+
+async function openBackend(config: StorageConfig, logger: Logger | undefined): Promise<RecordBackend> {
+  switch (config.type) {
+    case 'memory':
+      return createMemoryBackend();
+    case 'sqlite3':
+      return createSqliteBackend({ file: config.config.file });
+    case 'postgres': {
+      const { createPostgresBackend } = await import('./postgres.js');
+      return createPostgresBackend(config.config, logger ? { logger } : {});
+    }
+  }
+}
+
+/** The typed storage for `config`, migrated and ready; throws StorageUnavailableError if it cannot be opened. */
+export async function openStorage(config: StorageConfig, options: OpenStorageOptions = {}): Promise<Storage> {
+  const backend = await openBackend(config, options.logger);
+  options.logger?.debug({ storage: config.type }, 'storage opened');
+  return createStorage(backend, options.now ? { now: options.now } : {});
+}
+
+export interface GarbageCollectionOptions {
+  /** Between runs; Dex's 5 minutes by default. */
+  intervalMs?: number;
+  now?: () => EpochMs;
+  logger?: Logger;
+}
+
+export const DEFAULT_GC_INTERVAL_MS = 5 * 60_000;
+
+/**
+ * Deletes expired records every `intervalMs` on a timer that does not keep the process alive. A run that
+ * fails is logged and the next one tried; a run never overlaps the previous one. Returns `stop`.
+ */
+export function startGarbageCollection(storage: Storage, options: GarbageCollectionOptions = {}): () => void {
+  const now = options.now ?? Date.now;
+  let running = false;
+
+  const collect = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      const counts = await storage.gc(now());
+      const deleted = Object.values(counts).reduce((sum, n) => sum + n, 0);
+      if (deleted > 0) options.logger?.info({ deleted: counts }, 'storage gc deleted expired records');
+      else options.logger?.debug('storage gc found nothing expired');
+    } catch (error) {
+      options.logger?.error({ err: error }, 'storage gc failed; retrying at the next interval');
+    } finally {
+      running = false;
+    }
+  };
+
+  const timer = setInterval(() => void collect(), options.intervalMs ?? DEFAULT_GC_INTERVAL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -4,10 +4,36 @@
  * logs in `nextAccount` and grants consent, so plain HTTP (a "browser" that follows redirects with
  * cookies) gets a genuine authorization code back at the callback.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
-import Provider from 'oidc-provider';
+
+/** The slice of oidc-provider's API used here (the package ships no types; loaded untyped below). */
+interface KoaContext {
+  path: string;
+  req: IncomingMessage;
+  res: ServerResponse;
+  respond: boolean;
+  oidc: { result?: { consent?: { grantId?: string } }; session?: { grantIdFor(clientId: string): string | undefined }; client?: { clientId: string } };
+}
+interface GrantInstance {
+  addOIDCScope(scope: string): void;
+  save(): Promise<string>;
+}
+interface ProviderInstance {
+  use(middleware: (ctx: KoaContext, next: () => Promise<void>) => Promise<void>): void;
+  callback(): (req: IncomingMessage, res: ServerResponse) => void;
+  interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<{
+    prompt: { name: string };
+    params: Record<string, unknown>;
+    session?: { accountId: string };
+  }>;
+  interactionFinished(req: IncomingMessage, res: ServerResponse, result: object, options?: object): Promise<void>;
+  Grant: { new (options: { accountId: string; clientId: string }): GrantInstance; find(id: string): Promise<unknown> };
+}
+type ProviderClass = new (issuer: string, configuration: Record<string, unknown>) => ProviderInstance;
+
+const OIDC_PROVIDER = 'oidc-provider';
 
 export interface Account {
   sub: string;
@@ -60,6 +86,7 @@ export async function startUpstreamIdP(options: { redirectURIs: string[]; confor
     }),
   };
 
+  const { default: Provider } = (await import(OIDC_PROVIDER)) as { default: ProviderClass };
   const provider = new Provider(issuer, {
     clients: [
       {
@@ -81,8 +108,8 @@ export async function startUpstreamIdP(options: { redirectURIs: string[]; confor
     },
     conformIdTokenClaims: options.conformIdTokenClaims ?? false,
     features: { devInteractions: { enabled: false } },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    async findAccount(_ctx, id) {
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    async findAccount(_ctx: unknown, id: string) {
       const account = accounts.get(id);
       if (!account || account.disabled) return undefined;
       return {
@@ -93,9 +120,9 @@ export async function startUpstreamIdP(options: { redirectURIs: string[]; confor
         },
       };
     },
-    async loadExistingGrant(ctx) {
+    async loadExistingGrant(ctx: KoaContext) {
       const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session?.grantIdFor(ctx.oidc.client!.clientId);
-      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+      return grantId ? provider.Grant.find(grantId) : undefined;
     },
   });
 

@@ -1,0 +1,41 @@
+/**
+ * Revoking a session: its refresh-token family is deleted and a `sid:<sessionId>` revocation record is
+ * written until every token issued in it has expired, so /userinfo (and filters, which receive
+ * revocations) refuse its access tokens too. Used on code reuse, refresh-token reuse and failed
+ * upstream refresh.
+ */
+import { AlreadyExistsError } from '../storage/storage.js';
+import type { IssuerContext } from './context.js';
+
+export type RevocationReason = 'code_reused' | 'refresh_token_reused' | 'upstream_refresh_failed';
+
+/** The longest lifetime of a token we issue: how long a revocation must be remembered. */
+export function longestTokenLifetime(ctx: IssuerContext): number {
+  return Math.max(ctx.config.expiry.idTokens, ctx.config.expiry.accessTokens);
+}
+
+export async function revokeSession(
+  ctx: IssuerContext,
+  session: { sessionId: string; userId?: string; clientId: string },
+  reason: RevocationReason,
+): Promise<void> {
+  const now = ctx.now();
+  await ctx.storage.refreshTokens.delete(session.sessionId);
+  try {
+    await ctx.storage.revocations.create({
+      id: `sid:${session.sessionId}`,
+      kind: 'sid',
+      value: session.sessionId,
+      userId: session.userId,
+      createdAt: now,
+      expiresAt: now + longestTokenLifetime(ctx),
+    });
+  } catch (error) {
+    if (!(error instanceof AlreadyExistsError)) throw error;
+  }
+  ctx.audit.write({ event: 'session_revoked', reason, sid: session.sessionId, clientId: session.clientId, userId: session.userId });
+}
+
+export async function isSessionRevoked(ctx: IssuerContext, sessionId: string): Promise<boolean> {
+  return (await ctx.storage.revocations.get(`sid:${sessionId}`)) !== undefined;
+}

@@ -1,0 +1,104 @@
+/**
+ * The authorization_code grant (RFC 6749 §4.1.3, OIDC Core §3.1.3), as a list of named checks. The code
+ * is taken atomically, so it is single-use; a code presented again revokes everything it issued.
+ */
+import { hashToken } from '../../../storage/secrets.js';
+import type { AuthCode, Client, UsedId } from '../../../storage/storage.js';
+import type { GrantedSession } from '../../claims.js';
+import type { IssuerContext } from '../../context.js';
+import { OAuthError } from '../../errors.js';
+import { revokeSession } from '../../revocation.js';
+import { parseScopes, resolveAudience } from '../../scopes.js';
+import { mayIssueRefreshToken, refreshPolicy, requireParam, type GrantHandler } from '../grant.js';
+import { issueTokens } from '../issue.js';
+import { checkPkce } from '../pkce.js';
+import { newFamily } from '../refresh-family.js';
+
+/** Remembers a redeemed code (by hash) until its original expiry, with the session it started. */
+interface RedeemedCodeMarker extends UsedId {
+  sessionId: string;
+  clientId: string;
+  userId: string;
+}
+
+const markerId = (codeHash: string) => `code:${codeHash}`;
+
+/** Takes the code (single use); a code that was already redeemed revokes its session. */
+async function redeemCode(ctx: IssuerContext, code: string): Promise<AuthCode> {
+  const codeHash = hashToken(code);
+  const record = await ctx.storage.authCodes.take(codeHash);
+  if (record) {
+    const marker: RedeemedCodeMarker = {
+      id: markerId(codeHash),
+      expiresAt: record.expiresAt,
+      sessionId: record.sessionId,
+      clientId: record.clientId,
+      userId: record.identity.userId,
+    };
+    await ctx.storage.usedIds.create(marker);
+    return record;
+  }
+  const marker = (await ctx.storage.usedIds.get(markerId(codeHash))) as RedeemedCodeMarker | undefined;
+  if (marker) {
+    await revokeSession(ctx, { sessionId: marker.sessionId, userId: marker.userId, clientId: marker.clientId }, 'code_reused');
+    throw new OAuthError('invalid_grant', 'authorization code was already used; the tokens issued for it are revoked');
+  }
+  throw new OAuthError('invalid_grant', 'authorization code is invalid or expired');
+}
+
+function checkCodeNotExpired(code: AuthCode, now: number): void {
+  if (code.expiresAt <= now) throw new OAuthError('invalid_grant', 'authorization code is invalid or expired');
+}
+
+function checkCodeIssuedToClient(code: AuthCode, client: Client): void {
+  if (code.clientId !== client.id) throw new OAuthError('invalid_grant', 'authorization code was issued to another client');
+}
+
+/** RFC 6749 §4.1.3: identical to the redirect_uri of the authorization request, compared as strings. */
+function checkRedirectUriMatches(code: AuthCode, redirectUri: string): void {
+  if (code.redirectURI !== redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
+}
+
+/** Public clients (and any client when required) must have used PKCE, public ones with S256. */
+function checkPkceWasUsed(ctx: IssuerContext, client: Client, code: AuthCode): void {
+  const required = client.public || client.requirePKCE === true || ctx.config.oauth2.pkce.enforce;
+  if (required && !code.codeChallenge) throw new OAuthError('invalid_grant', 'PKCE is required for this client');
+  if (client.public && code.codeChallenge && code.codeChallengeMethod !== 'S256') {
+    throw new OAuthError('invalid_grant', 'public clients must use PKCE with S256');
+  }
+}
+
+export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client }) => {
+  const code = requireParam(form, 'code');
+  const redirectUri = requireParam(form, 'redirect_uri');
+  const record = await redeemCode(ctx, code);
+  checkCodeNotExpired(record, ctx.now());
+  checkCodeIssuedToClient(record, client);
+  checkRedirectUriMatches(record, redirectUri);
+  checkPkceWasUsed(ctx, client, record);
+  checkPkce(record, form.code_verifier);
+
+  const scopes = parseScopes(record.scopes);
+  const session: GrantedSession = {
+    issuer: ctx.issuer,
+    clientId: client.id,
+    connectorId: record.connectorId,
+    identity: record.identity,
+    scopes,
+    audience: await resolveAudience(ctx.storage, client.id, scopes),
+    sessionId: record.sessionId,
+    authTime: record.authTime,
+    nonce: record.nonce,
+  };
+  let refreshToken: string | undefined;
+  if (mayIssueRefreshToken(ctx, record.connectorId, scopes)) {
+    const family = newFamily(session, record.connectorData, ctx.now(), refreshPolicy(ctx));
+    await ctx.storage.refreshTokens.create(family.record);
+    refreshToken = family.token;
+  }
+  const body = await issueTokens(ctx, session, { grant: 'authorization_code', refreshToken, includeNonce: true });
+  return {
+    body,
+    audit: { sid: session.sessionId, userId: record.identity.userId, connectorId: record.connectorId, scope: body.scope },
+  };
+};

@@ -1,0 +1,151 @@
+/**
+ * The refresh_token grant (RFC 6749 §6) with Dex's refresh semantics: rotation on every use, the
+ * previous token honoured for `reuseInterval` (answered with the same new token), absolute and idle
+ * lifetimes, optional `disableRotation`, scope narrowing only, and the connector asked to re-read the
+ * identity. A rotated token presented after the interval revokes the whole family.
+ */
+import { randomBytes } from 'node:crypto';
+import { canRefresh, type Identity } from '../../../connector.js';
+import { hashToken } from '../../../storage/secrets.js';
+import { NotFoundError, type Client, type StoredIdentity } from '../../../storage/storage.js';
+import type { GrantedSession } from '../../claims.js';
+import type { IssuerContext } from '../../context.js';
+import { OAuthError } from '../../errors.js';
+import { isSessionRevoked, revokeSession } from '../../revocation.js';
+import { parseScopes, resolveAudience, type ParsedScopes } from '../../scopes.js';
+import { refreshPolicy, requireParam, type GrantHandler } from '../grant.js';
+import { issueTokens } from '../issue.js';
+import {
+  classifySecret, familyExpiresAt, formatRefreshToken, parseRefreshToken, rotatedSecret,
+  type RefreshFamily, type RefreshPolicy,
+} from '../refresh-family.js';
+
+const invalid = () => new OAuthError('invalid_grant', 'refresh token is invalid, expired or revoked');
+
+async function loadFamily(ctx: IssuerContext, familyId: string): Promise<RefreshFamily> {
+  const family = (await ctx.storage.refreshTokens.get(familyId)) as RefreshFamily | undefined;
+  if (!family || (await isSessionRevoked(ctx, familyId))) throw invalid();
+  return family;
+}
+
+function checkFamilyOwnedByClient(family: RefreshFamily, client: Client): void {
+  if (family.clientId !== client.id) throw new OAuthError('invalid_grant', 'refresh token was issued to another client');
+}
+
+/** absoluteLifetime (from creation) and validIfNotUsedFor (idle), whatever storage's own expiry says. */
+function checkFamilyNotExpired(family: RefreshFamily, now: number, policy: RefreshPolicy): void {
+  if (familyExpiresAt(family.createdAt, family.lastUsedAt, policy) <= now) throw invalid();
+}
+
+/** RFC 6749 §6: the scope may be narrowed, never widened; unknown scopes are invalid_scope. */
+function grantedScopes(family: RefreshFamily, requested: string | undefined): ParsedScopes {
+  const original = parseScopes(family.scopes);
+  if (requested === undefined) return original;
+  const narrowed = parseScopes(requested);
+  const widened = narrowed.all.filter((scope) => !original.all.includes(scope));
+  if (widened.length > 0) throw new OAuthError('invalid_scope', `scope(s) not granted originally: ${widened.join(' ')}`);
+  return narrowed;
+}
+
+function toIdentity(stored: StoredIdentity, connectorData: string | undefined): Identity {
+  return { ...stored, ...(connectorData ? { connectorData: Buffer.from(connectorData, 'base64') } : {}) };
+}
+
+/** Asks the connector to re-read the identity; a refusal ends the family. */
+async function refreshIdentity(ctx: IssuerContext, family: RefreshFamily, scopes: ParsedScopes) {
+  const open = ctx.connectors.get(family.connectorId);
+  if (!open) throw new OAuthError('invalid_grant', 'the connector this session logged in through is gone');
+  if (!canRefresh(open.connector)) return { identity: family.identity, connectorData: family.connectorData };
+  try {
+    const fresh = await open.connector.refresh({ offlineAccess: true, groups: scopes.groups }, toIdentity(family.identity, family.connectorData));
+    const { connectorData, ...identity } = fresh;
+    return { identity, connectorData: connectorData ? Buffer.from(connectorData).toString('base64') : family.connectorData };
+  } catch (error) {
+    ctx.logger.warn({ connectorId: family.connectorId, sid: family.id, err: { message: (error as Error).message } }, 'upstream refresh refused');
+    await revokeSession(ctx, { sessionId: family.id, userId: family.identity.userId, clientId: family.clientId }, 'upstream_refresh_failed');
+    throw new OAuthError('invalid_grant', 'the upstream identity provider refused to refresh this session', { cause: error });
+  }
+}
+
+/**
+ * Writes the use into the family by CAS and returns the refresh token to hand out: rotated for the
+ * current secret, the same rotated one for the previous secret within the interval, the presented one
+ * when rotation is disabled. Re-checks against the stored record, so concurrent uses cannot both rotate.
+ */
+async function recordUse(
+  ctx: IssuerContext,
+  familyId: string,
+  secret: string,
+  update: { identity: StoredIdentity; connectorData: string | undefined },
+): Promise<string> {
+  const policy = refreshPolicy(ctx);
+  const now = ctx.now();
+  const salt = randomBytes(16).toString('base64url');
+  let handOut = '';
+  await updateFamily(ctx, familyId, (stored) => {
+    const current = stored as RefreshFamily;
+    const presented = classifySecret(current, secret, now);
+    const base = { ...current, identity: update.identity, connectorData: update.connectorData, lastUsedAt: now };
+    const expiresAt = familyExpiresAt(current.createdAt, now, policy);
+    if (presented === 'previous_within_interval') {
+      handOut = formatRefreshToken(familyId, rotatedSecret(secret, current.rotationSalt ?? ''));
+      return { ...base, expiresAt };
+    }
+    if (presented !== 'current') throw invalid();
+    if (policy.disableRotation) {
+      handOut = formatRefreshToken(familyId, secret);
+      return { ...base, expiresAt };
+    }
+    handOut = formatRefreshToken(familyId, rotatedSecret(secret, salt));
+    const next: RefreshFamily = {
+      ...base,
+      tokenHash: hashToken(rotatedSecret(secret, salt)),
+      obsoleteTokenHash: hashToken(secret),
+      obsoleteUntil: now + policy.reuseInterval,
+      rotationSalt: salt,
+      expiresAt,
+    };
+    return next;
+  });
+  return handOut;
+}
+
+/** A family deleted meanwhile (revoked by a concurrent reuse) is an invalid token, not a 500. */
+async function updateFamily(ctx: IssuerContext, familyId: string, updater: (stored: RefreshFamily) => RefreshFamily): Promise<void> {
+  try {
+    await ctx.storage.refreshTokens.update(familyId, updater);
+  } catch (error) {
+    if (error instanceof NotFoundError) throw invalid();
+    throw error;
+  }
+}
+
+export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client }) => {
+  const parsed = parseRefreshToken(requireParam(form, 'refresh_token'));
+  if (!parsed) throw invalid();
+  const family = await loadFamily(ctx, parsed.familyId);
+  checkFamilyOwnedByClient(family, client);
+  checkFamilyNotExpired(family, ctx.now(), refreshPolicy(ctx));
+  const presented = classifySecret(family, parsed.secret, ctx.now());
+  if (presented === 'previous_expired') {
+    await revokeSession(ctx, { sessionId: family.id, userId: family.identity.userId, clientId: family.clientId }, 'refresh_token_reused');
+    throw new OAuthError('invalid_grant', 'refresh token was already used; the session is revoked');
+  }
+  if (presented === 'unknown') throw invalid();
+
+  const scopes = grantedScopes(family, form.scope);
+  const refreshed = await refreshIdentity(ctx, family, scopes);
+  const refreshToken = await recordUse(ctx, family.id, parsed.secret, refreshed);
+  const session: GrantedSession = {
+    issuer: ctx.issuer,
+    clientId: client.id,
+    connectorId: family.connectorId,
+    identity: refreshed.identity,
+    scopes,
+    audience: await resolveAudience(ctx.storage, client.id, scopes),
+    sessionId: family.id,
+    authTime: family.authTime,
+  };
+  const body = await issueTokens(ctx, session, { grant: 'refresh_token', refreshToken, includeNonce: false });
+  return { body, audit: { sid: family.id, userId: refreshed.identity.userId, connectorId: family.connectorId, scope: body.scope } };
+};

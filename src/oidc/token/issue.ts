@@ -1,0 +1,44 @@
+/**
+ * Signs what a grant established into the token response: a JWT access token (typ at+jwt), an ID token
+ * bound to it by at_hash, and the refresh token the grant decided on. Counts every token issued.
+ */
+import type { IssuerContext } from '../context.js';
+import { accessTokenClaims, idTokenClaims, type GrantedSession } from '../claims.js';
+
+export type GrantType = 'authorization_code' | 'refresh_token';
+
+/** The successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3). */
+export interface TokenResponseBody {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  id_token: string;
+  refresh_token?: string;
+  scope: string;
+}
+
+export async function issueTokens(
+  ctx: IssuerContext,
+  session: GrantedSession,
+  options: { grant: GrantType; refreshToken?: string; includeNonce: boolean },
+): Promise<TokenResponseBody> {
+  const { expiry } = ctx.config;
+  const issuedAt = Math.floor(ctx.now() / 1000);
+  const accessToken = await ctx.signer.sign(accessTokenClaims(session, { issuedAt, lifetimeMs: expiry.accessTokens }), { typ: 'at+jwt' });
+  const algorithm = await ctx.signer.algorithm();
+  const idToken = await ctx.signer.sign(
+    idTokenClaims(session, { issuedAt, lifetimeMs: expiry.idTokens, algorithm, accessToken, includeNonce: options.includeNonce }),
+    { typ: 'JWT' },
+  );
+  ctx.metrics.tokensIssued.inc({ grant: options.grant, type: 'access_token' });
+  ctx.metrics.tokensIssued.inc({ grant: options.grant, type: 'id_token' });
+  if (options.refreshToken) ctx.metrics.tokensIssued.inc({ grant: options.grant, type: 'refresh_token' });
+  return {
+    access_token: accessToken,
+    token_type: 'Bearer',
+    expires_in: Math.floor(expiry.accessTokens / 1000),
+    id_token: idToken,
+    ...(options.refreshToken ? { refresh_token: options.refreshToken } : {}),
+    scope: session.scopes.all.join(' '),
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Refresh-token families: the token format `<familyId>.<secret>`, the stored record (hashes only), the
+ * lifetime rules (absoluteLifetime from creation, validIfNotUsedFor idle; 0 disables either), and the
+ * rotated secret. A rotated secret is HMAC(previous secret, a random salt kept in the record): the
+ * server can hand the *same* new token to a client that replays the previous one within reuseInterval
+ * (Dex's semantics) without ever storing a token in plaintext.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { hashToken } from '../../storage/secrets.js';
+import type { EpochMs, RefreshToken } from '../../storage/storage.js';
+import type { GrantedSession } from '../claims.js';
+
+/** The stored family; `rotationSalt` derives the current secret from the previous one. */
+export type RefreshFamily = RefreshToken & { rotationSalt?: string };
+
+export interface RefreshPolicy {
+  disableRotation: boolean;
+  reuseInterval: number;
+  validIfNotUsedFor: number;
+  absoluteLifetime: number;
+}
+
+const NEVER = 8_640_000_000_000_000;
+
+export function formatRefreshToken(familyId: string, secret: string): string {
+  return `${familyId}.${secret}`;
+}
+
+/** Splits at the last dot (secrets are base64url, so they have none); undefined if malformed. */
+export function parseRefreshToken(token: string): { familyId: string; secret: string } | undefined {
+  const dot = token.lastIndexOf('.');
+  if (dot <= 0 || dot === token.length - 1) return undefined;
+  return { familyId: token.slice(0, dot), secret: token.slice(dot + 1) };
+}
+
+export function newSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function rotatedSecret(previousSecret: string, salt: string): string {
+  return createHmac('sha256', previousSecret).update(salt).digest('base64url');
+}
+
+/** When the family stops being usable: the earlier of the absolute and the idle limit. */
+export function familyExpiresAt(createdAt: EpochMs, lastUsedAt: EpochMs, policy: RefreshPolicy): EpochMs {
+  const absolute = policy.absoluteLifetime > 0 ? createdAt + policy.absoluteLifetime : NEVER;
+  const idle = policy.validIfNotUsedFor > 0 ? lastUsedAt + policy.validIfNotUsedFor : NEVER;
+  return Math.min(absolute, idle);
+}
+
+/** A new family for a session; returns the record and the token to hand out. */
+export function newFamily(
+  session: GrantedSession,
+  connectorData: string | undefined,
+  now: EpochMs,
+  policy: RefreshPolicy,
+): { record: RefreshFamily; token: string } {
+  const secret = newSecret();
+  const record: RefreshFamily = {
+    id: session.sessionId,
+    clientId: session.clientId,
+    connectorId: session.connectorId,
+    scopes: session.scopes.all,
+    nonce: session.nonce,
+    identity: session.identity,
+    connectorData,
+    authTime: session.authTime,
+    tokenHash: hashToken(secret),
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt: familyExpiresAt(now, now, policy),
+  };
+  return { record, token: formatRefreshToken(session.sessionId, secret) };
+}
+
+export type PresentedSecret = 'current' | 'previous_within_interval' | 'previous_expired' | 'unknown';
+
+/** Which of the family's secrets was presented (by hash), and whether the reuse interval still covers it. */
+export function classifySecret(family: RefreshFamily, secret: string, now: EpochMs): PresentedSecret {
+  const hash = hashToken(secret);
+  if (hash === family.tokenHash) return 'current';
+  if (family.obsoleteTokenHash !== undefined && hash === family.obsoleteTokenHash) {
+    return family.obsoleteUntil !== undefined && now < family.obsoleteUntil ? 'previous_within_interval' : 'previous_expired';
+  }
+  return 'unknown';
+}

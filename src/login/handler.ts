@@ -1,0 +1,103 @@
+/**
+ * What every login handler shares: its dependencies (issuer context, theme, throttle), a wrapper
+ * that names the route for metrics and turns any failure into a readable error page, redirects with
+ * the page headers, and the login metric + audit event (never a password).
+ */
+import type { Context } from 'koa';
+import type { Logger } from 'pino';
+import { BodyError } from '../http/form.js';
+import { allowedConnectors } from '../oidc/authorize/check_connector.js';
+import type { IssuerContext, OpenConnector } from '../oidc/context.js';
+import { StorageUnavailableError, type AuthRequest } from '../storage/storage.js';
+import { LoginError, toLoginError } from './errors.js';
+import { contentSecurityPolicy, sendPage, setSecurityHeaders } from './page.js';
+import { errorPage } from './pages/error.js';
+import type { Theme } from './theme.js';
+import type { LoginThrottle } from './throttle.js';
+
+export interface LoginDeps {
+  issuer: IssuerContext;
+  theme: Theme;
+  throttle: LoginThrottle;
+}
+
+export type LoginHandler = (ctx: Context, deps: LoginDeps) => Promise<void>;
+
+export function logOf(ctx: Context, deps: LoginDeps): Logger {
+  return (ctx.state.log as Logger | undefined) ?? deps.issuer.logger;
+}
+
+export function requestIdOf(ctx: Context): string {
+  return String(ctx.state.requestId ?? '-');
+}
+
+/** A koa middleware for `route` that runs `handler` and shows any error as a page. */
+export function loginRoute(route: string, deps: LoginDeps, handler: LoginHandler) {
+  return async function handleLoginRoute(ctx: Context): Promise<void> {
+    ctx.state.route = route;
+    try {
+      await handler(ctx, deps);
+    } catch (error) {
+      showError(ctx, deps, error);
+    }
+  };
+}
+
+export function showError(ctx: Context, deps: LoginDeps, error: unknown, upstream?: string): void {
+  const pageError = asPageError(error, upstream);
+  const log = logOf(ctx, deps);
+  if (pageError.status >= 500) log.error({ code: pageError.code, err: causeMessage(pageError) }, 'login page error');
+  else log.info({ code: pageError.code, reason: pageError.message }, 'login refused');
+  sendPage(ctx, deps.theme, pageError.status, errorPage(pageError.title, pageError.message, requestIdOf(ctx)));
+}
+
+function asPageError(error: unknown, upstream?: string): LoginError {
+  if (error instanceof BodyError) return new LoginError('bad_request', error.status, 'The request could not be read', error.message);
+  if (error instanceof StorageUnavailableError) {
+    return new LoginError('internal', 503, 'Service temporarily unavailable', 'Sign-in is unavailable for a moment. Try again shortly.', { cause: error });
+  }
+  return toLoginError(error, upstream);
+}
+
+function causeMessage(error: LoginError): string {
+  const cause = error.cause;
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : error.message;
+}
+
+export function redirect(ctx: Context, location: string): void {
+  setSecurityHeaders(ctx, contentSecurityPolicy({}));
+  ctx.status = 302;
+  ctx.redirect(location);
+}
+
+/** The connector a login step names: it must be open and allowed for the request's client. */
+export async function connectorFor(deps: LoginDeps, authRequest: AuthRequest, connectorId: string | undefined): Promise<OpenConnector> {
+  const open = connectorId === undefined ? undefined : deps.issuer.connectors.get(connectorId);
+  if (!open) throw new LoginError('connector_not_found', 404, 'Unknown sign-in method', 'This sign-in method does not exist or is not available right now.');
+  const client = await deps.issuer.storage.clients.get(authRequest.clientId);
+  if (!allowedConnectors(deps.issuer, client).some((c) => c.id === open.id)) {
+    throw new LoginError('connector_not_allowed', 403, 'Sign-in method not allowed', 'This application does not allow this sign-in method.');
+  }
+  return open;
+}
+
+export interface LoginRecord {
+  connector: string;
+  result: 'success' | 'failure';
+  clientId: string;
+  user?: string;
+  reason?: string;
+}
+
+export function recordLogin(deps: LoginDeps, record: LoginRecord): void {
+  deps.issuer.metrics.logins.inc({ connector: record.connector, result: record.result });
+  deps.issuer.audit.write({ event: 'login', ...record });
+}
+
+/** The client's address: the socket's, or web.clientRemoteIP.header when the socket is a trusted proxy. */
+export function clientIP(ctx: Context, deps: LoginDeps): string {
+  const socketIP = ctx.req.socket.remoteAddress ?? 'unknown';
+  const remote = deps.issuer.config.web.clientRemoteIP;
+  if (!remote?.header || !remote.trustedProxies.includes(socketIP)) return socketIP;
+  return ctx.get(remote.header).split(',')[0]?.trim() || socketIP;
+}

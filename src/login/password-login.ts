@@ -1,0 +1,89 @@
+/**
+ * The password form of a PasswordConnector (/auth/{connector}/login): GET shows it (login_hint
+ * pre-filled), POST checks the CSRF token and the throttle, asks the connector, and either shows the
+ * form again with the error tied to the fields or completes the login.
+ */
+import type { Context } from 'koa';
+import type { PasswordConnector } from '../connector.js';
+import { readForm, readQuery } from '../http/form.js';
+import { allowedConnectors } from '../oidc/authorize/check_connector.js';
+import type { AuthRequest } from '../storage/storage.js';
+import { assertCsrf } from './csrf.js';
+import { callConnector, LoginError } from './errors.js';
+import { completeLogin, connectorScopes, loadAuthRequest } from './flow.js';
+import { clientIP, connectorFor, recordLogin, redirect, type LoginDeps } from './handler.js';
+import { sendPage } from './page.js';
+import { passwordPage } from './pages/password.js';
+import { describeWait } from './throttle.js';
+
+async function passwordConnector(deps: LoginDeps, authRequest: AuthRequest, connectorId: string | undefined) {
+  const open = await connectorFor(deps, authRequest, connectorId);
+  if (open.connector.kind !== 'password') {
+    throw new LoginError('connector_not_found', 404, 'Unknown sign-in method', 'This sign-in method does not use a password form.');
+  }
+  return { open, connector: open.connector as PasswordConnector };
+}
+
+async function showForm(ctx: Context, deps: LoginDeps, authRequest: AuthRequest, status: number, username?: string, error?: string) {
+  const { open, connector } = await passwordConnector(deps, authRequest, ctx.params.connector);
+  const client = await deps.issuer.storage.clients.get(authRequest.clientId);
+  const choices = allowedConnectors(deps.issuer, client);
+  sendPage(ctx, deps.theme, status, passwordPage({
+    basePath: deps.issuer.basePath,
+    connectorId: open.id,
+    connectorName: open.name,
+    clientName: client?.name || authRequest.clientId,
+    authRequestId: authRequest.id,
+    csrfToken: authRequest.csrfToken,
+    prompt: connector.prompt() || 'Username',
+    username,
+    error,
+    chooserURL: choices.length > 1 ? `${deps.issuer.basePath}/auth?req=${encodeURIComponent(authRequest.id)}` : undefined,
+  }));
+}
+
+export async function handlePasswordForm(ctx: Context, deps: LoginDeps): Promise<void> {
+  const authRequest = await loadAuthRequest(deps.issuer, readQuery(ctx).req);
+  await showForm(ctx, deps, authRequest, 200, authRequest.loginHint);
+}
+
+export async function handlePasswordLogin(ctx: Context, deps: LoginDeps): Promise<void> {
+  const form = await readForm(ctx);
+  const authRequest = await loadAuthRequest(deps.issuer, form.req);
+  assertCsrf(authRequest, form);
+  const { open, connector } = await passwordConnector(deps, authRequest, ctx.params.connector);
+  const username = (form.login ?? '').trim();
+  const password = form.password ?? '';
+  const base = { connector: open.id, clientId: authRequest.clientId, user: username || undefined };
+
+  if (!username || !password) {
+    return showForm(ctx, deps, authRequest, 400, username, `Enter your ${(connector.prompt() || 'username').toLowerCase()} and password.`);
+  }
+  const keys = [`user:${open.id}:${username.toLowerCase()}`, `ip:${clientIP(ctx, deps)}`];
+  const locked = deps.throttle.lockedFor(keys);
+  if (locked > 0) {
+    recordLogin(deps, { ...base, result: 'failure', reason: 'throttled' });
+    return showForm(ctx, deps, authRequest, 429, username, tooManyAttempts(locked));
+  }
+
+  const identity = await callConnector(open.name, () => connector.login(connectorScopes(authRequest), username, password))
+    .catch((error: LoginError) => {
+      recordLogin(deps, { ...base, result: 'failure', reason: error.code });
+      throw error;
+    });
+  if (!identity) {
+    deps.throttle.fail(keys);
+    recordLogin(deps, { ...base, result: 'failure', reason: 'invalid_credentials' });
+    const nowLocked = deps.throttle.lockedFor(keys);
+    if (nowLocked > 0) return showForm(ctx, deps, authRequest, 429, username, tooManyAttempts(nowLocked));
+    return showForm(ctx, deps, authRequest, 401, username, `Incorrect ${(connector.prompt() || 'username').toLowerCase()} or password.`);
+  }
+
+  deps.throttle.reset(keys.slice(0, 1));
+  recordLogin(deps, { ...base, result: 'success', user: identity.email ?? identity.username });
+  redirect(ctx, await completeLogin(deps.issuer, authRequest.id, open.id, identity));
+}
+
+function tooManyAttempts(ms: number): string {
+  return `Too many failed attempts. Try again in ${describeWait(ms)}.`;
+}

@@ -1,0 +1,86 @@
+/**
+ * Where a login starts. /auth runs the authorization checks, stores the request and shows the
+ * connector chooser (or goes straight to the one connector). /auth/{connector} starts that
+ * connector: the password form, a redirect to the upstream, or the SAML POST to the IdP.
+ */
+import type { Context } from 'koa';
+import { readForm, readQuery } from '../http/form.js';
+import { allowedConnectors } from '../oidc/authorize/check_connector.js';
+import { authorize } from '../oidc/authorize/index.js';
+import type { OAuthError } from '../oidc/errors.js';
+import { callConnector, LoginError } from './errors.js';
+import { connectorScopes, encodeConnectorData, loadAuthRequest } from './flow.js';
+import { connectorFor, redirect, type LoginDeps } from './handler.js';
+import { sendPage } from './page.js';
+import { chooserPage } from './pages/chooser.js';
+import { samlPostPage } from './pages/saml-post.js';
+
+export async function handleAuthorize(ctx: Context, deps: LoginDeps): Promise<void> {
+  const params = ctx.method === 'POST' ? await readForm(ctx) : readQuery(ctx);
+  if (params.req !== undefined && params.client_id === undefined) return showChooserAgain(ctx, deps, params.req);
+  const outcome = await authorize(deps.issuer, params);
+  if (outcome.kind === 'error_page') throw unvalidatedRequest(outcome.error);
+  if (outcome.kind === 'error_redirect') return redirect(ctx, outcome.location);
+
+  const { authRequest } = outcome;
+  if (outcome.connectorId) return redirect(ctx, connectorStartURL(deps, outcome.connectorId, authRequest.id));
+  sendPage(ctx, deps.theme, 200, chooserPage({
+    basePath: deps.issuer.basePath,
+    clientName: outcome.client.name || outcome.client.id,
+    authRequestId: authRequest.id,
+    connectors: outcome.connectors,
+  }));
+}
+
+/** "Use another sign-in method": the chooser for a request already under way. */
+async function showChooserAgain(ctx: Context, deps: LoginDeps, authRequestId: string): Promise<void> {
+  const authRequest = await loadAuthRequest(deps.issuer, authRequestId);
+  const client = await deps.issuer.storage.clients.get(authRequest.clientId);
+  sendPage(ctx, deps.theme, 200, chooserPage({
+    basePath: deps.issuer.basePath,
+    clientName: client?.name || authRequest.clientId,
+    authRequestId: authRequest.id,
+    connectors: allowedConnectors(deps.issuer, client),
+  }));
+}
+
+/** Before the client and redirect URI are known good, an error can only be shown, never sent back. */
+function unvalidatedRequest(error: OAuthError): LoginError {
+  const title = error.code === 'invalid_client' ? 'Unknown application' : 'Invalid sign-in request';
+  return new LoginError('bad_request', 400, title, `The application sent an invalid sign-in request: ${error.description}.`);
+}
+
+export function connectorStartURL(deps: LoginDeps, connectorId: string, authRequestId: string): string {
+  return `${deps.issuer.basePath}/auth/${encodeURIComponent(connectorId)}?req=${encodeURIComponent(authRequestId)}`;
+}
+
+export async function handleConnectorStart(ctx: Context, deps: LoginDeps): Promise<void> {
+  const authRequest = await loadAuthRequest(deps.issuer, readQuery(ctx).req);
+  const open = await connectorFor(deps, authRequest, ctx.params.connector);
+  const { storage, basePath, issuer } = deps.issuer;
+  const connector = open.connector;
+  const scopes = connectorScopes(authRequest);
+
+  switch (connector.kind) {
+    case 'password': {
+      await storage.authRequests.update(authRequest.id, (current) => ({ ...current, connectorId: open.id }));
+      return redirect(ctx, `${basePath}/auth/${encodeURIComponent(open.id)}/login?req=${encodeURIComponent(authRequest.id)}`);
+    }
+    case 'callback': {
+      const callbackURL = `${issuer}/callback/${encodeURIComponent(open.id)}`;
+      const { url, connectorData } = await callConnector(open.name, () => connector.loginURL(scopes, callbackURL, authRequest.id));
+      await storage.authRequests.update(authRequest.id, (current) => ({
+        ...current, connectorId: open.id, connectorData: encodeConnectorData(connectorData),
+      }));
+      return redirect(ctx, url);
+    }
+    case 'saml': {
+      const post = await callConnector(open.name, () => connector.postData(scopes, authRequest.id));
+      await storage.authRequests.update(authRequest.id, (current) => ({ ...current, connectorId: open.id }));
+      sendPage(ctx, deps.theme, 200, samlPostPage({
+        ssoURL: post.ssoURL, samlRequest: post.samlRequest, relayState: authRequest.id, connectorName: open.name,
+      }));
+      return;
+    }
+  }
+}

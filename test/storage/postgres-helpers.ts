@@ -54,14 +54,14 @@ export async function dropSchema(schema: string): Promise<void> {
 }
 
 /**
- * Kills every server process connected with `search_path` set to `schema` (i.e. the backend's pool),
+ * Kills every server process tagged for `schema` (see testConfig) and waits until they are gone,
  * as an operator or a failover would. Returns how many were terminated.
  */
 export async function terminateSchemaConnections(schema: string): Promise<number> {
   const client = await adminClient();
   try {
     const result = await client.query<{ terminated: boolean }>(
-      `SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity
+      `SELECT pg_terminate_backend(pid, 5000) AS terminated FROM pg_stat_activity
         WHERE pid <> pg_backend_pid() AND application_name = $1`,
       [applicationNameFor(schema)],
     );

@@ -2,20 +2,24 @@
  * Revoking a session: its refresh-token family is deleted and a `sid:<sessionId>` revocation record is
  * written until every token issued in it has expired, so /userinfo (and filters, which receive
  * revocations) refuse its access tokens too. Used on code reuse, refresh-token reuse and failed
- * upstream refresh.
+ * upstream refresh, and by the revocation endpoint (RFC 7009) and the sessions CLI.
  */
 import { AlreadyExistsError } from '../storage/storage.js';
 import type { IssuerContext } from './context.js';
 
-export type RevocationReason = 'code_reused' | 'refresh_token_reused' | 'upstream_refresh_failed';
+export type RevocationReason =
+  | 'code_reused' | 'refresh_token_reused' | 'upstream_refresh_failed' | 'revoked_by_client' | 'revoked_by_admin';
+
+/** What revoking needs of the issuer; the sessions CLI provides it without a running issuer. */
+export type RevocationDeps = Pick<IssuerContext, 'storage' | 'config' | 'audit' | 'now'>;
 
 /** The longest lifetime of a token we issue: how long a revocation must be remembered. */
-export function longestTokenLifetime(ctx: IssuerContext): number {
+export function longestTokenLifetime(ctx: Pick<IssuerContext, 'config'>): number {
   return Math.max(ctx.config.expiry.idTokens, ctx.config.expiry.accessTokens);
 }
 
 export async function revokeSession(
-  ctx: IssuerContext,
+  ctx: RevocationDeps,
   session: { sessionId: string; userId?: string; clientId: string },
   reason: RevocationReason,
 ): Promise<void> {

@@ -62,7 +62,9 @@ export function postgresPoolSettings(
     max: config.maxOpenConns ?? DEFAULT_MAX_OPEN_CONNS,
     maxLifetimeSeconds: config.connMaxLifetime ?? 0,
     idleTimeoutMillis: IDLE_TIMEOUT_MS,
+    // TCP keepalive after 10 s idle, so a connection to a vanished server is noticed, not waited on.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   };
   return { pool, maxIdleConns: config.maxIdleConns ?? DEFAULT_MAX_IDLE_CONNS, schema };
 }

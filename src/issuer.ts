@@ -13,6 +13,7 @@ import { createSigner } from './keys/signer.js';
 import { openConnectors } from './login/connectors.js';
 import { mountLoginRoutes } from './login/routes.js';
 import type { IssuerContext } from './oidc/context.js';
+import { mountRevocationRoutes } from './oidc/revoke-endpoint.js';
 import { mountTokenRoutes } from './oidc/routes.js';
 import { openStorage } from './storage/open.js';
 import { withStatic } from './storage/static.js';
@@ -124,6 +125,7 @@ export function createIssuerApp(context: IssuerContext): Koa {
     ctx.body = { status: 'ok' };
   });
   mountTokenRoutes(router, context);
+  mountRevocationRoutes(router, context);
   mountLoginRoutes(router, context);
   app.use(router.routes());
   app.use(router.allowedMethods());

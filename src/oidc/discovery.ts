@@ -5,6 +5,7 @@
  */
 import { CLIENT_AUTH_METHODS } from './client-auth.js';
 import type { IssuerContext } from './context.js';
+import { REVOCATION_PATH } from './revoke-endpoint.js';
 import { KNOWN_SCOPES } from './scopes.js';
 import { enabledGrantTypes } from './token/grant.js';
 import { CODE_CHALLENGE_METHODS } from './token/pkce.js';
@@ -23,6 +24,8 @@ export async function discoveryDocument(ctx: IssuerContext): Promise<Record<stri
     token_endpoint: `${ctx.issuer}/token`,
     jwks_uri: `${ctx.issuer}/keys`,
     userinfo_endpoint: `${ctx.issuer}/userinfo`,
+    revocation_endpoint: `${ctx.issuer}${REVOCATION_PATH}`,
+    revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
     response_types_supported: ctx.config.oauth2.responseTypes,
     response_modes_supported: ['query'],
     grant_types_supported: enabledGrantTypes(ctx),

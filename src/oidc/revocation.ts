@@ -43,3 +43,8 @@ export async function revokeSession(
 export async function isSessionRevoked(ctx: IssuerContext, sessionId: string): Promise<boolean> {
   return (await ctx.storage.revocations.get(`sid:${sessionId}`)) !== undefined;
 }
+
+/** An access token revoked by itself (RFC 7009), remembered until its exp. */
+export async function isTokenRevoked(ctx: Pick<IssuerContext, 'storage'>, jti: string): Promise<boolean> {
+  return (await ctx.storage.revocations.get(`jti:${jti}`)) !== undefined;
+}

@@ -12,7 +12,7 @@ import type { PublicJwks } from '../keys/keyset.js';
 import type { IssuerContext } from './context.js';
 import { OAuthError } from './errors.js';
 import { sendJson } from './respond.js';
-import { isSessionRevoked } from './revocation.js';
+import { isSessionRevoked, isTokenRevoked } from './revocation.js';
 
 const REALM = 'Bearer realm="idgate"';
 
@@ -82,7 +82,10 @@ export function createUserInfoHandler(ctx: IssuerContext): (koaCtx: Context) => 
     } catch {
       throw invalidToken('the access token is invalid or expired');
     }
-    if (typeof payload.sid === 'string' && (await isSessionRevoked(ctx, payload.sid))) {
+    if (
+      (typeof payload.sid === 'string' && (await isSessionRevoked(ctx, payload.sid))) ||
+      (typeof payload.jti === 'string' && (await isTokenRevoked(ctx, payload.jti)))
+    ) {
       throw invalidToken('the access token was revoked');
     }
     koaCtx.set('Cache-Control', 'no-store');

@@ -1,16 +1,90 @@
 /**
- * The `filter` section of the config: where the ext_authz listeners bind and where policies come from.
- * (Owned by the filter; composed into the main schema in src/config/schema.ts.)
+ * The `filter` section of the config: where the ext_authz listeners bind, where policies come from,
+ * and how tokens and peers are authenticated. (Owned by the filter; composed into the main schema in
+ * src/config/schema.ts.) Every object is strict; keys are camelCase as in Dex.
  */
 import { z } from 'zod';
+import { duration } from '../config/duration.js';
+
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+/** An Istio RequestAuthentication jwtRule, in Istio's own spelling (camelCase). */
+export const jwtRuleSchema = z.strictObject({
+  issuer: z.string().min(1),
+  audiences: z.array(z.string().min(1)).optional(),
+  jwksUri: z.string().optional(),
+  jwks: z.string().optional(),
+  fromHeaders: z.array(z.strictObject({ name: z.string().min(1), prefix: z.string().optional() })).optional(),
+  fromParams: z.array(z.string().min(1)).optional(),
+  fromCookies: z.array(z.string().min(1)).optional(),
+  outputPayloadToHeader: z.string().optional(),
+  outputClaimToHeaders: z
+    .array(z.strictObject({ header: z.string().regex(/^[-_A-Za-z0-9]+$/, { message: 'not a strict header name' }), claim: z.string().min(1) }))
+    .optional(),
+  forwardOriginalToken: z.boolean().optional(),
+  timeout: z.string().optional(),
+  spaceDelimitedClaims: z.array(z.string().min(1)).optional(),
+});
+
+const workloadSchema = z.strictObject({
+  namespace: z.string().min(1).default('default'),
+  labels: z.record(z.string(), z.string()).default({}),
+});
 
 export const filterConfigSchema = z.strictObject({
-  /** gRPC ext_authz listener (envoy.service.auth.v3.Authorization). */
+  /** gRPC ext_authz listener (envoy.service.auth.v3.Authorization), host:port. */
   grpc: z.string().optional(),
-  /** HTTP listener for Envoy HTTP ext_authz, nginx auth_request and Traefik ForwardAuth. */
+  /** HTTP listener for Envoy HTTP ext_authz, nginx auth_request and Traefik ForwardAuth, host:port. */
   http: z.string().optional(),
   /** Istio YAML / native RBAC files or directories. */
   policies: z.array(z.string()).default([]),
+  /** Istio's root namespace: policies there apply mesh-wide. */
+  rootNamespace: z.string().min(1).default('istio-system'),
+  /** The workload a request targets when ext_authz context_extensions do not say. */
+  defaultWorkload: workloadSchema.prefault({}),
+  /** Mesh-wide jwtRules in addition to RequestAuthentication resources (for setups without Istio YAML). */
+  jwtRules: z.array(jwtRuleSchema).default([]),
+  /** When the issuer shares the process: audiences accepted for its tokens (empty: no audience check). */
+  issuerAudiences: z.array(z.string()).default([]),
+  /** JWT exp/nbf tolerance (Envoy's default is 60s). */
+  clockSkew: duration('60s'),
+  /** JWS algorithms accepted; a key is only ever used with the algorithm of its own type. */
+  algorithms: z.array(z.enum(ALGORITHMS)).default(['RS256', 'ES256', 'EdDSA']),
+  /** Verified-token cache: entries never outlive the token's exp. */
+  tokenCache: z.strictObject({ maxEntries: z.number().int().nonnegative().default(10_000) }).prefault({}),
+  /** Remote JWKS: background refresh, refetch on an unknown kid at most once per cooldown. */
+  jwks: z
+    .strictObject({
+      refreshInterval: duration('5m'),
+      unknownKidCooldown: duration('30s'),
+      fetchTimeout: duration('5s'),
+    })
+    .prefault({}),
+  /** Hops whose X-Forwarded-For / X-Real-IP are believed (HTTP modes); CIDRs or IPs. */
+  trustedProxies: z.array(z.string()).default(['127.0.0.1/32', '::1/128']),
+  /** x-forwarded-client-cert: the By= URIs of proxies trusted to set it (empty: XFCC is ignored). */
+  xfcc: z.strictObject({ trustedBy: z.array(z.string()).default([]) }).prefault({}),
+  /** Prefix of the identity headers sent upstream on allow; incoming headers with it are removed. */
+  identityHeaderPrefix: z.string().regex(/^[a-z0-9-]+$/, { message: 'lower-case letters, digits and "-"' }).default('x-idgate-'),
+  /** Envoy HTTP ext_authz: the http_service.path_prefix configured in Envoy. */
+  envoyPathPrefix: z.string().startsWith('/').default('/envoy'),
+  /** How request paths are normalized before matching (Istio's pathNormalization). */
+  pathNormalization: z.enum(['BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES', 'NONE']).default('BASE'),
+  /** One JSON line per decision: to stdout (default), a file, or off. */
+  audit: z.strictObject({ enabled: z.boolean().default(true), file: z.string().optional() }).prefault({}),
+  /** Watch policy files and reload on change. */
+  watch: z.boolean().default(true),
+  /** JWT signature path: node:crypto with strict alg-to-key binding (fast) or jose. */
+  verifier: z.enum(['node-crypto', 'jose']).default('node-crypto'),
 });
 
 export type FilterConfig = z.output<typeof filterConfigSchema>;
+export type FilterConfigInput = z.input<typeof filterConfigSchema>;
+export type JwtRuleSpec = z.output<typeof jwtRuleSchema>;
+export type JwsAlgorithm = (typeof ALGORITHMS)[number];
+export const JWS_ALGORITHMS: readonly JwsAlgorithm[] = ALGORITHMS;
+
+/** Parses a filter section (tests and tools that build a config without the whole file). */
+export function parseFilterConfig(input: FilterConfigInput): FilterConfig {
+  return filterConfigSchema.parse(input);
+}

@@ -1,0 +1,68 @@
+/**
+ * CheckInput: the one request shape every transport (gRPC ext_authz, Envoy HTTP, nginx, Traefik)
+ * decodes into, and CheckResult: the decision every transport encodes back.
+ */
+
+export type TransportKind = 'grpc' | 'envoy-http' | 'nginx' | 'traefik' | 'explain';
+
+export interface CheckInput {
+  transport: TransportKind;
+  /** x-request-id when the proxy sent one, else the transport's own id. */
+  requestId: string;
+  method: string;
+  /** :authority / Host as received. */
+  host: string;
+  /** Request target including the query string, not decoded. */
+  path: string;
+  scheme: string;
+  /** Lower-cased header names; repeated headers joined with ",". */
+  headers: Readonly<Record<string, string | undefined>>;
+  /** Direct peer IP (source.ip). */
+  sourceIp?: string;
+  /** Original client IP (remote.ip): X-Forwarded-For / proxy protocol. */
+  remoteIp?: string;
+  destinationIp?: string;
+  destinationPort?: number;
+  /** The peer's mTLS identity as the proxy saw it (URI SAN, e.g. spiffe://td/ns/x/sa/y). */
+  peerPrincipal?: string;
+  /** TLS SNI (connection.sni). */
+  sni?: string;
+  /** ext_authz context_extensions: `namespace`, `labels` ("k=v,k2=v2"). */
+  contextExtensions?: Readonly<Record<string, string>>;
+  /** Destination labels Envoy sent (attributes.destination.labels). */
+  destinationLabels?: Readonly<Record<string, string>>;
+  /** Dynamic metadata by filter name, flattened to string values (experimental.envoy.filters.*). */
+  filterMetadata?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+}
+
+export interface HeaderToSet {
+  name: string;
+  value: string;
+}
+
+export type Decision = 'allow' | 'deny';
+
+export interface CheckResult {
+  decision: Decision;
+  /** HTTP status the client gets: 200 on allow, 401 or 403 on deny. */
+  status: 200 | 401 | 403;
+  /** Stable reason code: allowed, no_allow_policy, rbac_denied, rbac_no_match, jwt_invalid, jwt_audience, mtls_required ... */
+  reason: string;
+  /** Deny body (Envoy/Istio wording). */
+  body: string;
+  /** The policy and rule that decided, `ns/name` and rule index, when one did. */
+  policy?: string;
+  rule?: number;
+  /** Headers for the upstream request on allow; deny headers (WWW-Authenticate) on deny. */
+  headers: HeaderToSet[];
+  /** Upstream request headers to remove on allow (the token, spoofed identity headers). */
+  headersToRemove: string[];
+  /** Query parameters to strip upstream on allow (a token found in ?access_token=, gRPC only). */
+  queryParametersToRemove: string[];
+  peerPrincipal?: string;
+  requestPrincipal?: string;
+  /** AUDIT policies that matched (`ns/name`). */
+  audit?: string[];
+  /** Dry-run (istio.io/dry-run) policies' shadow decision, when any applied. */
+  shadow?: { decision: Decision; policy?: string };
+}

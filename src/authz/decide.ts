@@ -1,0 +1,177 @@
+/**
+ * The decision pipeline: CheckInput -> target workload -> PeerAuthentication -> peer identity -> JWT
+ * (RequestAuthentication) -> AuthorizationPolicy (DENY, then ALLOW; AUDIT marks; dry-run shadows) ->
+ * CheckResult. One instance per filter; the policy set is swapped atomically on reload.
+ */
+import type { CheckInput, CheckResult } from './check-input.js';
+import type { FilterConfig } from './config.js';
+import { upstreamMutation } from './identity-headers.js';
+import type { Authentication, Authenticator } from './jwt/authenticate.js';
+import { peerIdentityFrom, type PeerIdentity } from './peer/spiffe.js';
+import { DEFAULT_SPACE_DELIMITED, type RequestAttributes } from './policy/attributes.js';
+import { normalizePath } from './policy/normalize-path.js';
+import type { PolicySet, TargetWorkload, WorkloadPolicy } from './policy/policy-set.js';
+
+export const RBAC_DENIED_BODY = 'RBAC: access denied';
+
+/** Everything known about a request before the RBAC decision (explain reuses it). */
+export interface PreparedRequest {
+  target: TargetWorkload;
+  view: WorkloadPolicy;
+  peer?: PeerIdentity;
+  auth: Authentication;
+  attributes?: RequestAttributes;
+  /** Set when authentication already decided (STRICT without a peer, a bad token). */
+  early?: CheckResult;
+}
+
+function deny(status: 401 | 403, reason: string, body: string, extra: Partial<CheckResult> = {}): CheckResult {
+  return { decision: 'deny', status, reason, body, headers: [], headersToRemove: [], queryParametersToRemove: [], ...extra };
+}
+
+/** Target workload: context_extensions `namespace` and `labels` ("k=v,k2=v2"), else Envoy's destination labels, else the default. */
+export function targetWorkload(input: CheckInput, fallback: TargetWorkload): TargetWorkload {
+  const ext = input.contextExtensions;
+  const namespace = ext?.namespace || fallback.namespace;
+  if (ext?.labels !== undefined) {
+    const labels: Record<string, string> = {};
+    for (const pair of ext.labels.split(',')) {
+      const eq = pair.indexOf('=');
+      if (eq > 0) labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+    }
+    return { namespace, labels };
+  }
+  if (input.destinationLabels && Object.keys(input.destinationLabels).length > 0) return { namespace, labels: input.destinationLabels };
+  return ext?.namespace ? { namespace, labels: {} } : fallback;
+}
+
+function isCorsPreflight(input: CheckInput): boolean {
+  return input.method === 'OPTIONS' && input.headers.origin !== undefined && input.headers['access-control-request-method'] !== undefined;
+}
+
+export class DecisionEngine {
+  private policies: PolicySet;
+  private readonly spaceDelimited = new WeakMap<object, ReadonlySet<string>>();
+
+  constructor(
+    private readonly config: FilterConfig,
+    policies: PolicySet,
+    private readonly authenticator: Authenticator,
+  ) {
+    this.policies = policies;
+  }
+
+  /** Atomically replaces the policy set (the caller has already prepared its key sources). */
+  swap(policies: PolicySet): void {
+    this.policies = policies;
+  }
+
+  get policySet(): PolicySet {
+    return this.policies;
+  }
+
+  async prepare(input: CheckInput): Promise<PreparedRequest> {
+    const target = targetWorkload(input, this.config.defaultWorkload);
+    const view = this.policies.viewFor(target);
+    const mode = view.mtlsMode(input.destinationPort);
+    const peer = mode === 'DISABLE' ? undefined : peerIdentityFrom(input.peerPrincipal);
+    if (mode === 'STRICT' && !peer) {
+      return { target, view, auth: { kind: 'anonymous' }, early: deny(403, 'mtls_required', 'mTLS required: the peer presented no certificate identity (PeerAuthentication STRICT)') };
+    }
+    const auth: Authentication = isCorsPreflight(input) ? { kind: 'anonymous' } : await this.authenticator.authenticate(input, view.jwtRules);
+    const base = { target, view, auth, ...(peer ? { peer } : {}) };
+    if (auth.kind === 'failed') {
+      const realm = `${input.scheme || 'http'}://${input.host}${input.path}`;
+      const early = deny(auth.error.status, auth.error.status === 403 ? 'jwt_audience' : 'jwt_invalid', auth.error.message, {
+        headers: [{ name: 'www-authenticate', value: `Bearer realm="${realm.replace(/["\\]/g, '')}", error="invalid_token"` }],
+        ...(peer ? { peerPrincipal: peer.principal } : {}),
+      });
+      return { ...base, early };
+    }
+    return { ...base, attributes: this.attributes(input, peer, auth) };
+  }
+
+  private attributes(input: CheckInput, peer: PeerIdentity | undefined, auth: Authentication): RequestAttributes {
+    const a: RequestAttributes = {
+      host: input.host,
+      method: input.method,
+      path: normalizePath(input.path, this.config.pathNormalization),
+      headers: input.headers,
+      spaceDelimitedClaims: DEFAULT_SPACE_DELIMITED,
+    };
+    if (peer) {
+      a.peerPrincipal = peer.principal;
+      if (peer.namespace !== undefined) a.sourceNamespace = peer.namespace;
+      if (peer.serviceAccount !== undefined) a.sourceServiceAccount = peer.serviceAccount;
+      if (peer.trustDomain !== undefined) a.trustDomain = peer.trustDomain;
+    }
+    if (input.sourceIp !== undefined) a.sourceIp = input.sourceIp;
+    a.remoteIp = input.remoteIp ?? input.sourceIp;
+    if (input.destinationIp !== undefined) a.destinationIp = input.destinationIp;
+    if (input.destinationPort !== undefined) a.destinationPort = input.destinationPort;
+    if (input.sni !== undefined) a.sni = input.sni;
+    if (input.filterMetadata !== undefined) a.filterMetadata = input.filterMetadata;
+    if (auth.kind === 'authenticated') {
+      const { payload, rule } = auth;
+      a.claims = payload;
+      if (typeof payload.iss === 'string') a.issuer = payload.iss;
+      if (typeof payload.sub === 'string') a.subject = payload.sub;
+      if (a.issuer !== undefined && a.subject !== undefined) a.requestPrincipal = `${a.issuer}/${a.subject}`;
+      a.audiences = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
+      if (typeof payload.azp === 'string') a.presenter = payload.azp;
+      if (rule.spaceDelimitedClaims?.length) {
+        let set = this.spaceDelimited.get(rule);
+        if (!set) this.spaceDelimited.set(rule, (set = new Set([...DEFAULT_SPACE_DELIMITED, ...rule.spaceDelimitedClaims])));
+        a.spaceDelimitedClaims = set;
+      }
+    }
+    return a;
+  }
+
+  async check(input: CheckInput): Promise<CheckResult> {
+    return this.decide(input, await this.prepare(input));
+  }
+
+  decide(input: CheckInput, prepared: PreparedRequest): CheckResult {
+    if (prepared.early) return prepared.early;
+    const { view, peer, auth } = prepared;
+    const attributes = prepared.attributes!;
+    const identity = {
+      ...(peer ? { peerPrincipal: peer.principal } : {}),
+      ...(attributes.requestPrincipal !== undefined ? { requestPrincipal: attributes.requestPrincipal } : {}),
+    };
+    const marks: Partial<CheckResult> = {};
+    if (view.audit.size > 0) {
+      const audit = view.audit.matchingPolicies(attributes);
+      if (audit.length > 0) marks.audit = audit;
+    }
+    if (view.dryRunDeny.size > 0 || view.hasDryRunAllow) marks.shadow = shadowDecision(view, attributes);
+    const denied = view.deny.firstMatch(attributes);
+    if (denied) return deny(403, 'denied_by_policy', RBAC_DENIED_BODY, { policy: denied.policy, rule: denied.index, ...identity, ...marks });
+    if (!view.hasAllow) return this.allow(input, prepared, 'no_allow_policies', undefined, marks);
+    const allowed = view.allow.firstMatch(attributes);
+    if (!allowed) return deny(403, 'no_allow_match', RBAC_DENIED_BODY, { ...identity, ...marks });
+    void auth;
+    return this.allow(input, prepared, 'allowed', allowed, marks);
+  }
+
+  private allow(input: CheckInput, prepared: PreparedRequest, reason: string, rule: { policy: string; index: number } | undefined, marks: Partial<CheckResult>): CheckResult {
+    const mutation = upstreamMutation(input, this.config.identityHeaderPrefix, prepared.peer, prepared.auth);
+    const attributes = prepared.attributes!;
+    return {
+      decision: 'allow', status: 200, reason, body: '', ...mutation, ...marks,
+      ...(rule ? { policy: rule.policy, rule: rule.index } : {}),
+      ...(prepared.peer ? { peerPrincipal: prepared.peer.principal } : {}),
+      ...(attributes.requestPrincipal !== undefined ? { requestPrincipal: attributes.requestPrincipal } : {}),
+    };
+  }
+}
+
+/** What dry-run (istio.io/dry-run) policies would have decided, for the audit line. */
+function shadowDecision(view: WorkloadPolicy, attributes: RequestAttributes): NonNullable<CheckResult['shadow']> {
+  const denied = view.dryRunDeny.firstMatch(attributes);
+  if (denied) return { decision: 'deny', policy: denied.policy };
+  if (!view.hasDryRunAllow) return { decision: 'allow' };
+  const allowed = view.dryRunAllow.firstMatch(attributes);
+  return allowed ? { decision: 'allow', policy: allowed.policy } : { decision: 'deny' };
+}

@@ -1,0 +1,33 @@
+/**
+ * After each decision: the metrics (decision counter, latency histogram) and the audit line. Label
+ * children are resolved once per label combination, and the audit write is non-blocking.
+ */
+import type { Counter } from 'prom-client';
+import { auditLine, type AuditSink } from './audit.js';
+import type { CheckInput, CheckResult } from './check-input.js';
+import type { FilterMetrics } from './metrics.js';
+
+export class DecisionRecorder {
+  private readonly counters = new Map<string, Counter.Internal>();
+
+  constructor(
+    private readonly metrics: FilterMetrics,
+    private readonly sink: AuditSink | undefined,
+    private readonly now: () => number,
+  ) {}
+
+  /** `startedAt` is process.hrtime.bigint() when the request was received. */
+  record(input: CheckInput, result: CheckResult, startedAt: bigint): void {
+    const latencyUs = Number(process.hrtime.bigint() - startedAt) / 1000;
+    const policy = result.policy ?? '';
+    const key = `${result.decision}\n${result.reason}\n${policy}`;
+    let counter = this.counters.get(key);
+    if (!counter) {
+      counter = this.metrics.decisions.labels({ result: result.decision, reason: result.reason, policy });
+      this.counters.set(key, counter);
+    }
+    counter.inc();
+    this.metrics.latency.observe({ transport: input.transport }, latencyUs / 1e6);
+    if (this.sink) this.sink.write(`${JSON.stringify(auditLine(input, result, latencyUs, this.now()))}\n`);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * What goes upstream on allow: the identity headers (request and peer principal, subject, issuer,
+ * groups), the jwtRule's outputClaimToHeaders and outputPayloadToHeader, and what to strip: the token
+ * (unless forwardOriginalToken) and any incoming header that pretends to be one of ours.
+ */
+import type { CheckInput, HeaderToSet } from './check-input.js';
+import type { Authentication } from './jwt/authenticate.js';
+import type { PeerIdentity } from './peer/spiffe.js';
+
+export interface UpstreamMutation {
+  headers: HeaderToSet[];
+  headersToRemove: string[];
+  queryParametersToRemove: string[];
+}
+
+/** A claim by dotted path, as a header value: only strings, numbers and booleans (as Istio). */
+function claimHeaderValue(payload: Record<string, unknown>, path: string): string | undefined {
+  let value: unknown = payload;
+  for (const part of path.split('.')) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+function safeHeaderValue(value: string): string {
+  // Header values must not carry control characters (a claim is attacker-influenced text).
+  let out = '';
+  for (const char of value) {
+    const code = char.charCodeAt(0);
+    out += code < 0x20 || code === 0x7f ? ' ' : char;
+  }
+  return out;
+}
+
+export function upstreamMutation(input: CheckInput, prefix: string, peer: PeerIdentity | undefined, auth: Authentication): UpstreamMutation {
+  const headers: HeaderToSet[] = [];
+  const set = (name: string, value: string | undefined) => {
+    if (value !== undefined && value !== '') headers.push({ name, value: safeHeaderValue(value) });
+  };
+  const headersToRemove: string[] = [];
+  const queryParametersToRemove: string[] = [];
+  if (peer) {
+    set(`${prefix}peer-principal`, peer.principal);
+    set(`${prefix}peer-namespace`, peer.namespace);
+    set(`${prefix}peer-service-account`, peer.serviceAccount);
+  }
+  if (auth.kind === 'authenticated') {
+    const { payload, rule, location, token } = auth;
+    if (typeof payload.iss === 'string' && typeof payload.sub === 'string') set(`${prefix}request-principal`, `${payload.iss}/${payload.sub}`);
+    set(`${prefix}issuer`, typeof payload.iss === 'string' ? payload.iss : undefined);
+    set(`${prefix}subject`, typeof payload.sub === 'string' ? payload.sub : undefined);
+    const groups = (payload as Record<string, unknown>).groups;
+    if (Array.isArray(groups)) set(`${prefix}groups`, groups.filter((g): g is string => typeof g === 'string').join(','));
+    for (const { header, claim } of rule.outputClaimToHeaders ?? []) set(header.toLowerCase(), claimHeaderValue(payload as Record<string, unknown>, claim));
+    if (rule.outputPayloadToHeader) set(rule.outputPayloadToHeader.toLowerCase(), token.split('.')[1]);
+    if (!rule.forwardOriginalToken) {
+      if (location.kind === 'header') headersToRemove.push(location.name);
+      else if (location.kind === 'param') queryParametersToRemove.push(location.name);
+    }
+  }
+  const ours = new Set(headers.map((h) => h.name));
+  for (const name of Object.keys(input.headers)) {
+    if (name.startsWith(prefix) && !ours.has(name)) headersToRemove.push(name);
+  }
+  return { headers, headersToRemove, queryParametersToRemove };
+}

@@ -1,0 +1,183 @@
+/**
+ * Request authentication with Istio's RequestAuthentication outcomes: no token means no identity; a
+ * token that fails means 401 (403 for a wrong audience). A verified token is cached until its exp, so
+ * the hot path verifies each token once; keys come from KeySources shared across policy reloads.
+ */
+import type { JWTPayload } from 'jose';
+import type { Logger } from 'pino';
+import type { VerificationKeySet } from '../../keys/keyset.js';
+import type { FilterConfig, JwsAlgorithm, JwtRuleSpec } from '../config.js';
+import type { ScopedJwtRule } from '../policy/policy-set.js';
+import { JwtError } from './jwt-error.js';
+import { KeySource, type KeySourceOptions } from './key-source.js';
+import { locateToken, locationsOf, sameLocation, type TokenLocation } from './locate-token.js';
+import { TokenCache } from './token-cache.js';
+import { joseVerifier, nodeCryptoVerifier, type SignatureVerifier } from './verify-signature.js';
+
+export type Authentication =
+  | { kind: 'anonymous' }
+  | { kind: 'authenticated'; payload: JWTPayload; rule: JwtRuleSpec; location: TokenLocation; token: string }
+  | { kind: 'failed'; error: JwtError; location: TokenLocation };
+
+export interface AuthenticatorOptions {
+  config: Pick<FilterConfig, 'algorithms' | 'clockSkew' | 'tokenCache' | 'jwks' | 'verifier'>;
+  logger: Logger;
+  now: () => number;
+  keySet?: VerificationKeySet;
+  issuer?: string;
+  onJwksFetch?: (source: string, ok: boolean) => void;
+}
+
+/** Tokens without exp are cached at most this long. */
+const NO_EXP_CACHE_MS = 5 * 60_000;
+
+export class Authenticator {
+  private readonly sources = new Map<string, KeySource>();
+  private readonly cache: TokenCache;
+  private readonly verifySignature: SignatureVerifier;
+  private readonly algorithms: ReadonlySet<JwsAlgorithm>;
+  private readonly skewMs: number;
+
+  constructor(private readonly options: AuthenticatorOptions) {
+    this.cache = new TokenCache(options.config.tokenCache.maxEntries);
+    this.verifySignature = options.config.verifier === 'jose' ? joseVerifier : nodeCryptoVerifier;
+    this.algorithms = new Set(options.config.algorithms);
+    this.skewMs = options.config.clockSkew;
+  }
+
+  private sourceOptions(): KeySourceOptions {
+    const { jwks } = this.options.config;
+    return {
+      algorithms: this.algorithms,
+      refreshIntervalMs: jwks.refreshInterval,
+      unknownKidCooldownMs: jwks.unknownKidCooldown,
+      fetchTimeoutMs: jwks.fetchTimeout,
+      now: this.options.now,
+      logger: this.options.logger,
+      ...(this.options.onJwksFetch ? { onFetch: this.options.onJwksFetch } : {}),
+    };
+  }
+
+  private sourceKey(rule: JwtRuleSpec): string {
+    if (this.options.keySet && this.options.issuer === rule.issuer) return `issuer:${rule.issuer}`;
+    if (rule.jwks) return `inline:${rule.issuer}:${rule.jwks}`;
+    if (rule.jwksUri) return `uri:${rule.jwksUri}`;
+    return `discovery:${rule.issuer}`;
+  }
+
+  /** Makes sure every rule has a started key source; closes sources no rule uses any more. */
+  async prepare(rules: readonly ScopedJwtRule[]): Promise<void> {
+    const wanted = new Set<string>();
+    const starting: Array<Promise<void>> = [];
+    for (const { rule } of rules) {
+      const key = this.sourceKey(rule);
+      wanted.add(key);
+      if (this.sources.has(key)) continue;
+      const options = this.sourceOptions();
+      const source = key.startsWith('issuer:')
+        ? KeySource.inProcess(key, this.options.keySet!, options)
+        : rule.jwks
+          ? KeySource.inline(key, rule.jwks, options)
+          : rule.jwksUri
+            ? KeySource.remote(key, rule.jwksUri, options)
+            : KeySource.discovered(key, rule.issuer, options);
+      this.sources.set(key, source);
+      starting.push(source.start());
+    }
+    await Promise.all(starting);
+    for (const [key, source] of this.sources) {
+      if (!wanted.has(key)) {
+        source.close();
+        this.sources.delete(key);
+      }
+    }
+  }
+
+  close(): void {
+    for (const source of this.sources.values()) source.close();
+    this.sources.clear();
+    this.cache.clear();
+  }
+
+  async authenticate(request: { headers: Readonly<Record<string, string | undefined>>; path: string }, scoped: readonly ScopedJwtRule[]): Promise<Authentication> {
+    if (scoped.length === 0) return { kind: 'anonymous' };
+    const rules = scoped.map((s) => s.rule);
+    const located = locateToken(request, rules);
+    if (!located) return { kind: 'anonymous' };
+    const { token, location } = located;
+    try {
+      const candidates = rules.filter((r) => locationsOf(r).some((l) => sameLocation(l, location)));
+      const now = this.options.now();
+      const cached = this.cache.get(token, now);
+      const claimed = cached ? cached.payload : (decodeSegment(splitToken(token)[1]) as JWTPayload);
+      const issuerRules = candidates.filter((r) => r.issuer === claimed.iss);
+      if (issuerRules.length === 0) throw new JwtError('ERR_JWT_ISSUER_NOT_CONFIGURED');
+      const sourceKey = this.sourceKey(issuerRules[0]!);
+      const verified = cached && cached.keySource === sourceKey ? cached.payload : await this.verify(token, sourceKey, now);
+      const rule = issuerRules.find((r) => audienceAllowed(r, verified));
+      if (!rule) throw new JwtError('ERR_JWT_AUDIENCE');
+      return { kind: 'authenticated', payload: verified, rule, location, token };
+    } catch (error) {
+      if (error instanceof JwtError) return { kind: 'failed', error, location };
+      throw error;
+    }
+  }
+
+  private async verify(token: string, sourceKey: string, now: number): Promise<JWTPayload> {
+    const parts = splitToken(token);
+    const source = this.sources.get(sourceKey);
+    if (!source) throw new JwtError('ERR_JWKS_UNAVAILABLE');
+    const header = decodeSegment(parts[0]!) as { alg?: unknown; kid?: unknown };
+    const alg = header.alg;
+    if (typeof alg !== 'string' || !this.algorithms.has(alg as JwsAlgorithm)) throw new JwtError('ERR_JWT_ALG_NOT_ALLOWED');
+    const kid = typeof header.kid === 'string' ? header.kid : undefined;
+    const keys = await source.candidatesRefreshing(kid, alg as JwsAlgorithm);
+    if (keys.length === 0) throw new JwtError(source.loaded ? 'ERR_JWKS_NO_MATCHING_KEY' : 'ERR_JWKS_UNAVAILABLE');
+    const signingInput = `${parts[0]}.${parts[1]}`;
+    const signature = Buffer.from(parts[2]!, 'base64url');
+    let ok = false;
+    for (const key of keys) {
+      if (await this.verifySignature(token, signingInput, signature, alg as JwsAlgorithm, key)) {
+        ok = true;
+        break;
+      }
+    }
+    if (!ok) throw new JwtError('ERR_JWT_SIGNATURE');
+    const payload = decodeSegment(parts[1]!) as JWTPayload;
+    checkTimes(payload, now, this.skewMs);
+    const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : now + NO_EXP_CACHE_MS;
+    if (expiresAt > now) this.cache.set(token, { payload, keySource: sourceKey, expiresAt });
+    return payload;
+  }
+}
+
+function splitToken(token: string): [string, string, string] {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts[0] || !parts[1] || !parts[2]) throw new JwtError('ERR_JWT_MALFORMED');
+  return parts as [string, string, string];
+}
+
+function decodeSegment(segment: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  } catch {
+    throw new JwtError('ERR_JWT_MALFORMED');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new JwtError('ERR_JWT_MALFORMED');
+  return value;
+}
+
+/** exp and nbf with the clock skew (Envoy's 60 s by default); wrong types are malformed. */
+export function checkTimes(payload: JWTPayload, now: number, skewMs: number): void {
+  if (payload.exp !== undefined && typeof payload.exp !== 'number') throw new JwtError('ERR_JWT_MALFORMED');
+  if (payload.nbf !== undefined && typeof payload.nbf !== 'number') throw new JwtError('ERR_JWT_MALFORMED');
+  if (payload.exp !== undefined && now > payload.exp * 1000 + skewMs) throw new JwtError('ERR_JWT_EXPIRED');
+  if (payload.nbf !== undefined && now < payload.nbf * 1000 - skewMs) throw new JwtError('ERR_JWT_NOT_YET_VALID');
+}
+
+function audienceAllowed(rule: JwtRuleSpec, payload: JWTPayload): boolean {
+  if (!rule.audiences || rule.audiences.length === 0) return true;
+  const aud = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
+  return aud.some((a) => rule.audiences!.includes(a));
+}

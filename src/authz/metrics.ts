@@ -1,0 +1,46 @@
+/**
+ * The filter's Prometheus metrics, registered on the process registry: decisions by result, reason and
+ * policy; decision latency; JWKS fetches and failures; policy reloads.
+ */
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export interface FilterMetrics {
+  decisions: Counter<'result' | 'reason' | 'policy'>;
+  latency: Histogram<'transport'>;
+  jwksFetches: Counter<'source' | 'result'>;
+  reloads: Counter<'result'>;
+}
+
+function reuse<T>(registry: Registry, name: string, create: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? create();
+}
+
+export function createFilterMetrics(registry: Registry): FilterMetrics {
+  return {
+    decisions: reuse(registry, 'idgate_filter_decisions_total', () => new Counter({
+      name: 'idgate_filter_decisions_total',
+      help: 'Filter decisions by result (allow/deny), reason and deciding policy',
+      labelNames: ['result', 'reason', 'policy'],
+      registers: [registry],
+    })),
+    latency: reuse(registry, 'idgate_filter_decision_duration_seconds', () => new Histogram({
+      name: 'idgate_filter_decision_duration_seconds',
+      help: 'Time from request decode to response, by transport',
+      labelNames: ['transport'],
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],
+      registers: [registry],
+    })),
+    jwksFetches: reuse(registry, 'idgate_filter_jwks_fetches_total', () => new Counter({
+      name: 'idgate_filter_jwks_fetches_total',
+      help: 'JWKS loads by key source and result (ok/error)',
+      labelNames: ['source', 'result'],
+      registers: [registry],
+    })),
+    reloads: reuse(registry, 'idgate_filter_policy_reloads_total', () => new Counter({
+      name: 'idgate_filter_policy_reloads_total',
+      help: 'Policy (re)loads by result (ok/error); on error the previous policies stay in force',
+      labelNames: ['result'],
+      registers: [registry],
+    })),
+  };
+}

@@ -129,7 +129,7 @@ export function parseConnectionString(text: string): ConnectionStringParts {
   try {
     url = new URL(text);
   } catch {
-    throw invalid('not a postgres:// URI');
+    throw invalid('not a valid URI (use postgres://user:password@host:port/database)');
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw invalid('not a postgres:// URI');
   const param = (name: string) => url.searchParams.get(name) ?? undefined;

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { postgresPoolSettings, type PostgresStorageConfig } from './postgres-config.js';
 import { mapQueryError, unavailable } from './postgres-errors.js';
 import { migrate } from './postgres-migrations.js';
-import type { EpochMs, RawRecord, RecordBackend, RecordKind } from './storage.js';
+import { StorageError, type EpochMs, type RawRecord, type RecordBackend, type RecordKind } from './storage.js';
 
 export type { PostgresStorageConfig } from './postgres-config.js';
 
@@ -62,7 +62,8 @@ export async function createPostgresBackend(
     await backend.withClient('migrating', (client) => migrate(client, settings.schema));
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw error;
+    // Like SQLite's: a store that cannot be opened (refused, no privilege, a failed migration) is unavailable.
+    throw error instanceof StorageError ? error : unavailable('migrating', error);
   }
   return backend;
 }

@@ -79,7 +79,8 @@ describe('postgres config: connection string and separate keys', () => {
   it.each([
     ['mysql://h/x', 'not a postgres:// URI'],
     ['db.example.com:5432', 'not a postgres:// URI'],
-    ['postgres://h:99999/x', 'not a postgres:// URI'],
+    ['host=db dbname=idgate', 'not a valid URI (use postgres://user:password@host:port/database)'],
+    ['postgres://h:99999/x', 'not a valid URI (use postgres://user:password@host:port/database)'],
     ['postgres://h/x?port=0', 'bad port "0"'],
     ['postgres://h/x?sslmode=maybe', 'unknown sslmode "maybe"'],
   ])('refuses %s with a config error naming connectionString', (connectionString, message) => {

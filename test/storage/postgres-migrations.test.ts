@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresBackend } from '../../src/storage/postgres.js';
 import { MIGRATIONS, migrate, type Migration } from '../../src/storage/postgres-migrations.js';
+import { expectStorageError } from './conformance.js';
 import { adminClient, dropSchema, randomSchemaName, requirePostgres, TEST_POSTGRES_URL, testConfig } from './postgres-helpers.js';
 
 beforeAll(requirePostgres);
@@ -72,6 +73,21 @@ describe('postgres migrations', () => {
     const third: Migration = { version: 3, name: 'third', statements: ['INSERT INTO applied VALUES (3)'] };
     expect(await migrate(client, schema, [third, ...counting])).toEqual([2, 3]);
     expect(await inspect(`SELECT n FROM "${schema}".applied`)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+
+  it('refuses to open, as unavailable naming the SQL error, when the role may not create the schema', async () => {
+    schema = randomSchemaName();
+    const role = `${schema}_reader`;
+    const admin = await adminClient();
+    try {
+      await admin.query(`CREATE ROLE "${role}" LOGIN`); // by default, PUBLIC may not CREATE in a database
+      const opening = createPostgresBackend(testConfig(schema, { user: role }));
+      await expectStorageError(opening, 'unavailable');
+      await expect(opening).rejects.toThrow(/^PostgreSQL is unavailable \(migrating\): permission denied .*\(42501\)$/);
+    } finally {
+      await admin.query(`DROP ROLE IF EXISTS "${role}"`);
+      await admin.end();
+    }
   });
 
   it('rolls a failing migration back completely, recording nothing, and reports the SQL error', async () => {

@@ -1,0 +1,124 @@
+/**
+ * After login: the approval page (or its skip), approve/deny, and the AuthCode that is issued —
+ * exactly once per auth request, stored only as its hash, with everything the token side needs.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashToken } from '../../src/storage/secrets.js';
+import { parseForms } from '../helpers/http-login.js';
+import { ADMIN, BASE_CONFIG, CHALLENGE, get, location, openPasswordForm, postForm, startLoginServer, WEB_APP, type LoginServer } from './harness.js';
+
+let server: LoginServer;
+beforeEach(async () => {
+  server = await startLoginServer();
+});
+afterEach(() => server.close());
+
+/** Logs in through the password form and returns the approval page's URL, form and HTML. */
+async function loginToApproval(params: Record<string, string> = {}) {
+  const { action, fields } = await openPasswordForm(server, params);
+  const response = await postForm(action, { ...fields, login: ADMIN.email, password: ADMIN.password });
+  const approvalURL = location(response, server.url);
+  expect(approvalURL.pathname).toBe('/dex/approval');
+  const html = await (await get(approvalURL.toString())).text();
+  const form = parseForms(html)[0]!;
+  return { approvalURL, html, action: new URL(form.action, approvalURL).toString(), fields: form.fields, authRequestId: fields.req! };
+}
+
+describe('the approval page', () => {
+  it('names the client, the user and the scopes in words', async () => {
+    const { html } = await loginToApproval({ scope: 'openid email groups offline_access' });
+    expect(html).toMatch(/Web App<\/p>|Web App would like to/);
+    expect(html).toMatch(/View your email address/);
+    expect(html).toMatch(/View your groups/);
+    expect(html).toMatch(/Stay signed in/);
+    expect(html).toMatch(new RegExp(`Signed in as ${ADMIN.email}`));
+  });
+
+  it('issues a code on approve and stores only its hash, with everything the token side needs', async () => {
+    const { action, fields, authRequestId } = await loginToApproval({ nonce: 'n-42', code_challenge: CHALLENGE, code_challenge_method: 'S256', scope: 'openid email groups' });
+    const response = await postForm(action, { ...fields, approval: 'approve' });
+    const target = location(response, server.url);
+    expect(`${target.origin}${target.pathname}`).toBe(WEB_APP.redirectURI);
+    expect(target.searchParams.get('state')).toBe('st-123');
+    expect(target.searchParams.get('iss')).toBe(server.url);
+    const code = target.searchParams.get('code')!;
+    expect(Buffer.from(code, 'base64url')).toHaveLength(32);
+
+    expect(await server.context.storage.authCodes.get(code)).toBeUndefined();
+    const stored = await server.context.storage.authCodes.get(hashToken(code));
+    expect(stored).toMatchObject({
+      id: hashToken(code), clientId: WEB_APP.id, redirectURI: WEB_APP.redirectURI, scopes: ['openid', 'email', 'groups'],
+      nonce: 'n-42', codeChallenge: CHALLENGE, codeChallengeMethod: 'S256', connectorId: 'local',
+      identity: { userId: ADMIN.userId, username: 'admin', email: ADMIN.email, emailVerified: true, groups: ['admins'] },
+      authTime: Math.floor(server.clock() / 1000),
+    });
+    expect(stored!.sessionId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(stored!.expiresAt - stored!.createdAt).toBe(server.context.config.expiry.authCodes);
+    expect(await server.context.storage.authRequests.get(authRequestId)).toBeUndefined();
+  });
+
+  it('gives every code a fresh session id', async () => {
+    const sessions = new Set<string>();
+    for (let i = 0; i < 2; i++) {
+      const { action, fields } = await loginToApproval();
+      const code = location(await postForm(action, { ...fields, approval: 'approve' }), server.url).searchParams.get('code')!;
+      sessions.add((await server.context.storage.authCodes.get(hashToken(code)))!.sessionId);
+    }
+    expect(sessions.size).toBe(2);
+  });
+
+  it('sends access_denied (with state and iss) on deny and ends the request', async () => {
+    const { action, fields, authRequestId } = await loginToApproval();
+    const target = location(await postForm(action, { ...fields, approval: 'rejected' }), server.url);
+    expect(target.searchParams.get('error')).toBe('access_denied');
+    expect(target.searchParams.get('state')).toBe('st-123');
+    expect(target.searchParams.get('iss')).toBe(server.url);
+    expect(target.searchParams.get('code')).toBeNull();
+    expect(await server.context.storage.authRequests.get(authRequestId)).toBeUndefined();
+  });
+
+  it('mints one code when the approval is submitted twice at once', async () => {
+    const { action, fields } = await loginToApproval();
+    const responses = await Promise.all(Array.from({ length: 5 }, () => postForm(action, { ...fields, approval: 'approve' })));
+    const redirected = responses.filter((r) => r.status === 302);
+    expect(redirected).toHaveLength(1);
+    expect(responses.filter((r) => r.status === 400)).toHaveLength(4);
+    expect(await responses.find((r) => r.status === 400)!.text()).toMatch(/already completed|has expired/);
+    expect(await server.context.storage.authCodes.list()).toHaveLength(1);
+  });
+
+  it('refuses an approval without the CSRF token (403) and keeps the request', async () => {
+    const { action, fields, authRequestId } = await loginToApproval();
+    const response = await postForm(action, { req: fields.req!, approval: 'approve' });
+    expect(response.status).toBe(403);
+    expect(await server.context.storage.authRequests.get(authRequestId)).toBeDefined();
+    expect(await server.context.storage.authCodes.list()).toHaveLength(0);
+  });
+
+  it('refuses to approve a request nobody has logged in to', async () => {
+    const { fields } = await openPasswordForm(server);
+    const response = await postForm(`${server.url}/approval`, { ...fields, approval: 'approve' });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/Not signed in/);
+    expect((await get(`${server.url}/approval?req=${fields.req}`)).status).toBe(400);
+  });
+});
+
+describe('oauth2.skipApprovalScreen', () => {
+  it('issues the code straight after login, and a double submit of the password form still mints one', async () => {
+    await server.close();
+    server = await startLoginServer({ config: `${BASE_CONFIG}oauth2: { skipApprovalScreen: true }\n` });
+    const { action, fields } = await openPasswordForm(server);
+    const responses = await Promise.all([1, 2, 3].map(() => postForm(action, { ...fields, login: ADMIN.email, password: ADMIN.password })));
+    const codes = responses.filter((r) => r.status === 302).map((r) => location(r, server.url).searchParams.get('code'));
+    expect(codes).toHaveLength(1);
+    expect(codes[0]).toBeTruthy();
+    expect(await server.context.storage.authCodes.list()).toHaveLength(1);
+  });
+
+  it('still shows the approval page for prompt=consent', async () => {
+    await server.close();
+    server = await startLoginServer({ config: `${BASE_CONFIG}oauth2: { skipApprovalScreen: true }\n` });
+    await loginToApproval({ prompt: 'consent' });
+  });
+});

@@ -42,6 +42,8 @@ export interface TestServer {
   clock: ReturnType<typeof manualClock>;
   audit: ReturnType<typeof memoryAuditLog>;
   upstream: RefreshBehaviour;
+  /** ctx.state.route of every request served, in order. */
+  routes: Array<string | undefined>;
   seedClient(client: Partial<Client> & { id: string; secret?: string }): Promise<void>;
   seedCode(overrides?: Partial<AuthCode> & { verifier?: string | null }): Promise<SeededCode>;
   post(path: string, form: Record<string, string>, headers?: Record<string, string>): Promise<Response>;
@@ -68,17 +70,13 @@ export async function startTestServer(options: { yaml?: string } = {}): Promise<
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dex`;
-  const config = parseConfig(
-    [
-      `issuer: ${issuer}`,
-      'storage: { type: memory }',
-      'web: { http: "127.0.0.1:0", allowedOrigins: ["https://app.example"] }',
-      'signer: { config: { algorithm: ES256 } }',
-      options.yaml ?? '',
-    ].join('\n'),
-    'test',
-    {},
-  );
+  // Defaults for top-level keys the test's own YAML does not set.
+  const extra = options.yaml ?? '';
+  const defaults = [
+    'web: { http: "127.0.0.1:0", allowedOrigins: ["https://app.example"] }',
+    'signer: { config: { algorithm: ES256 } }',
+  ].filter((line) => !new RegExp(`^${line.split(':')[0]}:`, 'm').test(extra));
+  const config = parseConfig([`issuer: ${issuer}`, 'storage: { type: memory }', ...defaults, extra].join('\n'), 'test', {});
   const clock = manualClock(Date.now());
   const storage = createStorage(createMemoryBackend(), { now: clock });
   const logger = silentLogger();
@@ -114,11 +112,16 @@ export async function startTestServer(options: { yaml?: string } = {}): Promise<
   const router = new Router({ prefix: '/dex' });
   mountTokenRoutes(router, ctx);
   const app = new Koa();
+  const routes: Array<string | undefined> = [];
+  app.use(async (koaCtx, next) => {
+    await next();
+    routes.push((koaCtx.state as { route?: string }).route);
+  });
   app.use(router.routes());
   server.on('request', app.callback());
 
   return {
-    ctx, issuer, clock, audit, upstream,
+    ctx, issuer, clock, audit, upstream, routes,
     async seedClient({ secret, ...client }) {
       await storage.clients.create({
         secretHash: secret === undefined ? null : hashSecret(secret),

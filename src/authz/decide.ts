@@ -6,11 +6,16 @@
 import type { CheckInput, CheckResult } from './check-input.js';
 import type { FilterConfig } from './config.js';
 import { upstreamMutation } from './identity-headers.js';
-import type { Authentication, Authenticator } from './jwt/authenticate.js';
+import type { Authentication } from './jwt/authenticate.js';
 import { peerIdentityFrom, type PeerIdentity } from './peer/spiffe.js';
 import { DEFAULT_SPACE_DELIMITED, type RequestAttributes } from './policy/attributes.js';
 import { normalizePath } from './policy/normalize-path.js';
 import type { PolicySet, TargetWorkload, WorkloadPolicy } from './policy/policy-set.js';
+
+/** What the engine needs from JWT authentication (the Authenticator, or explain's offline stand-in). */
+export interface RequestAuthenticator {
+  authenticate(request: { headers: Readonly<Record<string, string | undefined>>; path: string }, rules: WorkloadPolicy['jwtRules']): Promise<Authentication>;
+}
 
 export const RBAC_DENIED_BODY = 'RBAC: access denied';
 
@@ -56,7 +61,7 @@ export class DecisionEngine {
   constructor(
     private readonly config: FilterConfig,
     policies: PolicySet,
-    private readonly authenticator: Authenticator,
+    private readonly authenticator: RequestAuthenticator,
   ) {
     this.policies = policies;
   }

@@ -27,12 +27,13 @@ function claimHeaderValue(payload: Record<string, unknown>, path: string): strin
 
 function safeHeaderValue(value: string): string {
   // Header values must not carry control characters (a claim is attacker-influenced text).
-  let out = '';
-  for (const char of value) {
-    const code = char.charCodeAt(0);
-    out += code < 0x20 || code === 0x7f ? ' ' : char;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) {
+      return Array.from(value, (c) => (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f ? ' ' : c)).join('');
+    }
   }
-  return out;
+  return value;
 }
 
 export function upstreamMutation(input: CheckInput, prefix: string, peer: PeerIdentity | undefined, auth: Authentication): UpstreamMutation {

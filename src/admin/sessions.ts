@@ -1,0 +1,103 @@
+/**
+ * `idgate sessions list|revoke --config FILE --user USER_ID [--client CLIENT_ID]`: an operator lists a
+ * user's sessions (refresh-token families, found by the user-ID index) or revokes them. Revoking goes
+ * through the same `revokeSession` as the token endpoint: the family is deleted and `sid:<id>` is
+ * denied until its tokens expire, which every filter learns through its revocation feed.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfigFile, type Config } from '../config/load.js';
+import { revokeSession } from '../oidc/revocation.js';
+import { openStorage } from '../storage/open.js';
+import type { RefreshToken, Storage } from '../storage/storage.js';
+import type { AuditLog } from '../telemetry/audit.js';
+
+export interface SessionsIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export const SESSIONS_USAGE = `Usage:
+  idgate sessions list   --config FILE --user USER_ID
+  idgate sessions revoke --config FILE --user USER_ID [--client CLIENT_ID]
+
+USER_ID is the connector's user ID (Dex's userID; the federated_claims.user_id claim), not the sub.
+Only sessions with a refresh token (offline_access) are stored; access tokens of other sessions end
+at their own expiry (expiry.accessTokens).
+`;
+
+class UsageError extends Error {}
+
+interface SessionsArgs {
+  action: 'list' | 'revoke';
+  configFile: string;
+  userId: string;
+  clientId?: string;
+}
+
+function parseSessionsArgs(args: string[]): SessionsArgs {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { config: { type: 'string', short: 'c' }, user: { type: 'string' }, client: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [action, ...extra] = positionals;
+  if (action !== 'list' && action !== 'revoke') throw new UsageError(action ? `unknown action "${action}"` : 'an action is required');
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  if (!values.config) throw new UsageError('--config FILE is required');
+  if (!values.user) throw new UsageError('--user USER_ID is required');
+  if (action === 'list' && values.client !== undefined) throw new UsageError('--client applies to revoke only');
+  return { action, configFile: values.config, userId: values.user, ...(values.client !== undefined ? { clientId: values.client } : {}) };
+}
+
+async function openSharedStorage(config: Config): Promise<Storage> {
+  if (config.storage.type === 'memory') {
+    throw new Error('storage type memory lives inside the serving process; sessions can only be managed on sqlite3 or postgres storage');
+  }
+  return openStorage(config.storage);
+}
+
+function describeSession(session: RefreshToken): string {
+  const time = (ms: number) => new Date(ms).toISOString();
+  return [session.id, session.clientId, session.connectorId, `created ${time(session.createdAt)}`, `last used ${time(session.lastUsedAt)}`, `expires ${time(session.expiresAt)}`].join('\t');
+}
+
+/** Audit lines go to stderr as JSON, like the server's, without token values. */
+function stderrAudit(io: SessionsIo): AuditLog {
+  return { write: (event) => io.stderr(`${JSON.stringify({ audit: true, time: new Date().toISOString(), ...event })}\n`) };
+}
+
+export async function runSessionsCommand(args: string[], io: SessionsIo): Promise<number> {
+  if (args[0] === '--help' || args[0] === '-h' || args[0] === 'help') {
+    io.stdout(SESSIONS_USAGE);
+    return 0;
+  }
+  let parsed: SessionsArgs;
+  try {
+    parsed = parseSessionsArgs(args);
+  } catch (error) {
+    if (!(error instanceof UsageError) && !(error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw error;
+    io.stderr(`idgate sessions: ${(error as Error).message}\n\n${SESSIONS_USAGE}`);
+    return 2;
+  }
+  const config = await loadConfigFile(parsed.configFile);
+  const storage = await openSharedStorage(config);
+  try {
+    const sessions = (await storage.refreshTokens.list({ index: parsed.userId }))
+      .filter((session) => parsed.clientId === undefined || session.clientId === parsed.clientId);
+    if (parsed.action === 'list') {
+      for (const session of sessions) io.stdout(`${describeSession(session)}\n`);
+      io.stdout(`${sessions.length} session(s) of user ${parsed.userId}\n`);
+      return 0;
+    }
+    const deps = { storage, config, audit: stderrAudit(io), now: Date.now };
+    for (const session of sessions) {
+      await revokeSession(deps, { sessionId: session.id, userId: parsed.userId, clientId: session.clientId }, 'revoked_by_admin');
+    }
+    const scope = parsed.clientId === undefined ? '' : ` for client ${parsed.clientId}`;
+    io.stdout(`revoked ${sessions.length} session(s) of user ${parsed.userId}${scope}\n`);
+    return 0;
+  } finally {
+    await storage.close();
+  }
+}

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { runSessionsCommand } from './admin/sessions.js';
 import { runAuthzCommand } from './authz/cli.js';
 import { ConfigError } from './config/errors.js';
 import { loadConfigFile } from './config/load.js';
@@ -17,6 +18,7 @@ Commands:
   check --config FILE     validate a config file without serving; exit 1 with every problem listed
   authz explain ...       show how the filter's policies decide a request (idgate authz --help)
   authz check FILE...     validate Istio / native RBAC policy files offline
+  sessions list|revoke    list or revoke a user's sessions (idgate sessions --help)
   version                 print the version
 `;
 
@@ -40,6 +42,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await check(rest, io);
       case 'authz':
         return await runAuthzCommand(rest, io);
+      case 'sessions':
+        return await runSessionsCommand(rest, io);
       case 'version':
       case '--version':
         io.stdout(`idgate ${version()}\n`);

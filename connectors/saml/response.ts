@@ -97,11 +97,14 @@ function checkAssertionSigned(response: Element, assertion: Element): void {
   );
 }
 
+/** Only the XML-DSig algorithms count (an EncryptedKey's OAEP digest is not a signature). */
 function checkAlgorithms(response: Element, allowSHA1: boolean): void {
   if (allowSHA1) return;
-  for (const local of ['SignatureMethod', 'DigestMethod']) {
-    for (const method of descendants(response, NS.dsig, local)) {
-      if (SHA1.has(method.getAttribute('Algorithm') ?? '')) throw refuse(`the SAML response is signed with SHA-1 (${local}), which is refused`);
+  for (const signature of descendants(response, NS.dsig, 'Signature')) {
+    for (const local of ['SignatureMethod', 'DigestMethod']) {
+      for (const method of descendants(signature, NS.dsig, local)) {
+        if (SHA1.has(method.getAttribute('Algorithm') ?? '')) throw refuse(`the SAML response is signed with SHA-1 (${local}), which is refused`);
+      }
     }
   }
 }

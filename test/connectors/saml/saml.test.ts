@@ -10,7 +10,7 @@ import { ConnectorError, connectorFactory, type RefreshConnector, type SAMLConne
 import '../../../connectors/index.js';
 import { MemoryConnectorStore } from '../memory-store.js';
 import { testContext } from '../context.js';
-import { IDP_ENTITY, assertionXml, b64, keyFactory, metadataXml, responseXml, signRoot, type AssertionOptions, type KeyPair } from './test-idp.js';
+import { IDP_ENTITY, assertionXml, b64, encryptAssertion, keyFactory, metadataXml, responseXml, signRoot, type AssertionOptions, type KeyPair } from './test-idp.js';
 
 const ACS = 'http://127.0.0.1:5556/dex/callback/corp-saml';
 const SP_ENTITY = 'https://idgate.example.test/saml';
@@ -116,6 +116,29 @@ describe('saml connector: login', () => {
     expect(metadata).toContain(`entityID="${SP_ENTITY}"`);
     expect(metadata).toContain(`Location="${ACS}"`);
     expect(metadata).toContain(spKey.cert.split('\n')[1]);
+  });
+
+  it('decrypts an EncryptedAssertion with decryptionKey and still requires its signature', async () => {
+    const connector = await open({ decryptionKey: spKey.keyFile, decryptionCert: spKey.certFile });
+    const login = await start(connector);
+    expect((await login.post(login.response(encryptAssertion(login.signed(), spKey.cert)))).userId).toBe('alice-persistent-id');
+    expect(connector.metadata!()).toMatch(/KeyDescriptor use="encryption"/);
+
+    const unsigned = await start(connector);
+    const error = await refusal(unsigned.post(unsigned.response(encryptAssertion(unsigned.assertion(), spKey.cert))));
+    expect(error.message).toMatch(/assertion signature is not valid/);
+
+    const forged = await start(connector);
+    const byAttacker = await refusal(forged.post(forged.response(encryptAssertion(forged.signed({}, attackerKey), spKey.cert))));
+    expect(byAttacker.message).toMatch(/assertion signature is not valid/);
+  });
+
+  it('refuses an EncryptedAssertion when no decryptionKey is configured', async () => {
+    const connector = await open();
+    const login = await start(connector);
+    const error = await refusal(login.post(login.response(encryptAssertion(login.signed(), spKey.cert))));
+    expect(error.code).toBe('invalid_response');
+    expect(error.message).toMatch(/could not be decrypted|decryption key/i);
   });
 
   it('checks InResponseTo against the shared store, so another replica can finish the login', async () => {

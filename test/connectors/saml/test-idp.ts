@@ -4,7 +4,7 @@
  * knobs to produce every malformed or hostile variant of the attack corpus.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { constants, createCipheriv, publicEncrypt, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,5 +128,23 @@ export function metadataXml(entityID: string, ssoURL: string, certs: string[]): 
     `<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${ssoURL}/redirect"/>` +
     `<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="${ssoURL}"/>` +
     `</md:IDPSSODescriptor></md:EntityDescriptor>`
+  );
+}
+
+/** XML Encryption of an (already signed) assertion for the SP's certificate: AES-256-GCM, RSA-OAEP key transport. */
+export function encryptAssertion(signedAssertion: string, spCert: string): string {
+  const key = randomBytes(32);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const encrypted = Buffer.concat([iv, cipher.update(signedAssertion, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  const wrappedKey = publicEncrypt({ key: spCert, padding: constants.RSA_PKCS1_OAEP_PADDING }, key);
+  return (
+    `<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element">` +
+    `<xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"/>` +
+    `<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey>` +
+    `<xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"><ds:DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/></xenc:EncryptionMethod>` +
+    `<xenc:CipherData><xenc:CipherValue>${wrappedKey.toString('base64')}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo>` +
+    `<xenc:CipherData><xenc:CipherValue>${encrypted.toString('base64')}</xenc:CipherValue></xenc:CipherData>` +
+    `</xenc:EncryptedData></saml:EncryptedAssertion>`
   );
 }

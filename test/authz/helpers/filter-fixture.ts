@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { SignJWT } from 'jose';
 import { parseFilterConfig, type FilterConfigInput } from '../../../src/authz/config.js';
 import { startFilter, type RunningFilter } from '../../../src/authz/index.js';
+import type { VerificationKeySet } from '../../../src/keys/keyset.js';
 import { silentLogger } from '../../../src/telemetry/logger.js';
 import { ISSUER_A, ISSUER_B } from '../fixtures/decision-policies.js';
 import type { TokenName } from '../fixtures/decision-cases.js';
@@ -28,7 +29,11 @@ export async function writePolicies(files: Record<string, string>, dir?: string)
   return target;
 }
 
-export async function startFilterFixture(files: Record<string, string>, config: Partial<FilterConfigInput> = {}, extra: { now?: () => number } = {}): Promise<FilterFixture> {
+export async function startFilterFixture(
+  files: Record<string, string>,
+  config: Partial<FilterConfigInput> = {},
+  extra: { now?: () => number; keySet?: VerificationKeySet; issuer?: string } = {},
+): Promise<FilterFixture> {
   const dir = await writePolicies(files);
   const registry = new Registry();
   const audit: string[] = [];
@@ -37,7 +42,7 @@ export async function startFilterFixture(files: Record<string, string>, config: 
     logger: silentLogger(),
     registry,
     auditSink: { write: (line) => void audit.push(line) },
-    ...(extra.now ? { now: extra.now } : {}),
+    ...extra,
   });
   return {
     filter, dir, registry, audit,

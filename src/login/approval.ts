@@ -29,6 +29,7 @@ export async function handleApprovalPage(ctx: Context, deps: LoginDeps): Promise
     scopes: authRequest.scopes,
     authRequestId: authRequest.id,
     csrfToken: authRequest.csrfToken,
+    redirectURI: authRequest.redirectURI,
   }));
 }
 

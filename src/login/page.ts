@@ -16,6 +16,15 @@ export interface Page {
   autoSubmit?: boolean;
 }
 
+/**
+ * The CSP source that lets a form's response redirect to `uri`: browsers enforce form-action on the
+ * redirects that follow a form post, so pages whose post ends at the client must name it.
+ */
+export function formTargetOf(uri: string): string {
+  const url = new URL(uri);
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : url.protocol;
+}
+
 export function contentSecurityPolicy(page: Pick<Page, 'formTargets' | 'autoSubmit'>): string {
   const formAction = ["'self'", ...(page.formTargets ?? [])].join(' ');
   return [

@@ -25,6 +25,12 @@ async function loginToApproval(params: Record<string, string> = {}) {
 }
 
 describe('the approval page', () => {
+  it("lets its form redirect to the client: the CSP's form-action names the redirect URI's origin", async () => {
+    const { approvalURL } = await loginToApproval();
+    const csp = (await get(approvalURL.toString())).headers.get('content-security-policy')!;
+    expect(csp).toContain("form-action 'self' https://app.example.com;");
+  });
+
   it('names the client, the user and the scopes in words', async () => {
     const { html } = await loginToApproval({ scope: 'openid email groups offline_access' });
     expect(html).toMatch(/Web App<\/p>|Web App would like to/);

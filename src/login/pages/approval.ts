@@ -1,7 +1,7 @@
 /** The consent page: what the client asks for, in words, and approve / deny buttons (one form). */
 import { CROSS_CLIENT_PREFIX } from '../../oidc/scopes.js';
 import { html } from '../html.js';
-import type { Page } from '../page.js';
+import { formTargetOf, type Page } from '../page.js';
 
 const SCOPE_WORDS: Record<string, string> = {
   email: 'View your email address',
@@ -18,6 +18,8 @@ export interface ApprovalInput {
   scopes: string[];
   authRequestId: string;
   csrfToken: string;
+  /** Where approve/deny redirect: the CSP's form-action must allow it. */
+  redirectURI: string;
 }
 
 export function describeScopes(scopes: string[]): string[] {
@@ -32,6 +34,7 @@ export function describeScopes(scopes: string[]): string[] {
 export function approvalPage(input: ApprovalInput): Page {
   return {
     title: 'Grant access',
+    formTargets: [formTargetOf(input.redirectURI)],
     body: html`<h1>Grant access</h1>
 <p class="lead">${input.clientName} would like to:</p>
 <ul class="scopes">${describeScopes(input.scopes).map((text) => html`<li>${text}</li>`)}</ul>

@@ -3,7 +3,7 @@
  * and an error is announced (role=alert) and tied to both fields with aria-describedby.
  */
 import { html } from '../html.js';
-import type { Page } from '../page.js';
+import { formTargetOf, type Page } from '../page.js';
 
 export interface PasswordFormInput {
   basePath: string;
@@ -16,6 +16,8 @@ export interface PasswordFormInput {
   prompt: string;
   username?: string;
   error?: string;
+  /** The client's redirect URI, where a post may end when the approval screen is skipped. */
+  redirectURI: string;
   /** Link back to the chooser when there is more than one connector. */
   chooserURL?: string;
 }
@@ -27,6 +29,7 @@ export function passwordPage(input: PasswordFormInput): Page {
   const focusPassword = Boolean(input.username);
   return {
     title: 'Sign in',
+    formTargets: [formTargetOf(input.redirectURI)],
     body: html`<h1>Sign in</h1>
 <p class="lead">to continue to ${input.clientName} with ${input.connectorName}</p>
 ${input.error ? html`<p class="error" id="login-error" role="alert">${input.error}</p>` : ''}

@@ -7,7 +7,8 @@ import type { CheckInput, CheckResult } from '../check-input.js';
 
 interface SocketAddress { address?: string; port_value?: number }
 interface Peer { address?: { socket_address?: SocketAddress }; principal?: string; labels?: Record<string, string> }
-interface StructValue { null_value?: number; number_value?: number; string_value?: string; bool_value?: boolean; struct_value?: Struct; list_value?: { values?: StructValue[] } }
+/** google.protobuf.Value: protobufjs' built-in well-known types keep camelCase field names even with keepCase. */
+interface StructValue { nullValue?: number; numberValue?: number; stringValue?: string; boolValue?: boolean; structValue?: Struct; listValue?: { values?: StructValue[] } }
 interface Struct { fields?: Record<string, StructValue> }
 
 export interface CheckRequestMessage {
@@ -27,11 +28,11 @@ export const GRPC_UNAUTHENTICATED = 16;
 
 function structToJs(value: StructValue | undefined): unknown {
   if (!value) return undefined;
-  if (value.string_value !== undefined) return value.string_value;
-  if (value.number_value !== undefined) return value.number_value;
-  if (value.bool_value !== undefined) return value.bool_value;
-  if (value.struct_value) return Object.fromEntries(Object.entries(value.struct_value.fields ?? {}).map(([k, v]) => [k, structToJs(v)]));
-  if (value.list_value) return (value.list_value.values ?? []).map(structToJs);
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.numberValue !== undefined) return value.numberValue;
+  if (value.boolValue !== undefined) return value.boolValue;
+  if (value.structValue) return Object.fromEntries(Object.entries(value.structValue.fields ?? {}).map(([k, v]) => [k, structToJs(v)]));
+  if (value.listValue) return (value.listValue.values ?? []).map(structToJs);
   return null;
 }
 
@@ -62,7 +63,7 @@ export function checkInputFromGrpc(message: CheckRequestMessage): CheckInput {
   const metadata = a.metadata_context?.filter_metadata;
   if (metadata && Object.keys(metadata).length > 0) {
     input.filterMetadata = Object.fromEntries(
-      Object.entries(metadata).map(([filter, struct]) => [filter, structToJs({ struct_value: struct }) as Record<string, unknown>]),
+      Object.entries(metadata).map(([filter, struct]) => [filter, structToJs({ structValue: struct }) as Record<string, unknown>]),
     );
   }
   return input;
@@ -72,9 +73,9 @@ const TEXT_PLAIN = { header: { key: 'content-type', value: 'text/plain' }, appen
 
 export function checkResponseFromResult(result: CheckResult): Record<string, unknown> {
   if (result.decision === 'allow') {
-    const fields: Record<string, { string_value: string }> = {};
-    if (result.peerPrincipal) fields.peer_principal = { string_value: result.peerPrincipal };
-    if (result.requestPrincipal) fields.request_principal = { string_value: result.requestPrincipal };
+    const fields: Record<string, { stringValue: string }> = {};
+    if (result.peerPrincipal) fields.peer_principal = { stringValue: result.peerPrincipal };
+    if (result.requestPrincipal) fields.request_principal = { stringValue: result.requestPrincipal };
     return {
       status: { code: GRPC_OK },
       ok_response: {

@@ -24,7 +24,7 @@ export interface CheckResponseMessage {
   status?: { code?: number; message?: string };
   ok_response?: { headers?: Array<{ header: { key: string; value: string }; append?: { value: boolean } }>; headers_to_remove?: string[]; query_parameters_to_remove?: string[] };
   denied_response?: { status?: { code?: number }; headers?: Array<{ header: { key: string; value: string } }>; body?: string };
-  dynamic_metadata?: { fields?: Record<string, { string_value?: string }> };
+  dynamic_metadata?: { fields?: Record<string, { stringValue?: string }> };
 }
 
 export function checkRequest(r: EnvoyRequest): Record<string, unknown> {

@@ -1,9 +1,11 @@
 /**
- * A TCP proxy in front of the test PostgreSQL that a test can take down and bring back on the same
- * port: to the backend under test this is exactly a database restart (connections reset, then
- * ECONNREFUSED, then service again), without touching the real server.
+ * Proxies in front of the test PostgreSQL. One a test can take down and bring back on the same port:
+ * to the backend under test this is exactly a database restart (connections reset, then ECONNREFUSED,
+ * then service again). One that speaks PostgreSQL's TLS (SSLRequest, then a handshake with a given
+ * certificate), so the ssl modes are tested against a real handshake while the server runs without TLS.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface PostgresOutage {
   port: number;
@@ -48,5 +50,50 @@ export async function startPostgresProxy(target: { host: string; port: number })
       await listen(port);
     },
     close: stop,
+  };
+}
+
+export interface TlsProxyOptions {
+  target: { host: string; port: number };
+  key: string;
+  cert: string;
+  /** When set, clients must present a certificate signed by this CA. */
+  clientCa?: string;
+}
+
+/** PostgreSQL's SSLRequest code (protocol 1234.5679). */
+const SSL_REQUEST = 80877103;
+
+/** Accepts only TLS: answers SSLRequest with 'S', terminates TLS, and forwards plaintext to the target. */
+export async function startTlsPostgresProxy(options: TlsProxyOptions): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+    socket.once('data', (first) => {
+      if (first.length !== 8 || first.readUInt32BE(4) !== SSL_REQUEST) return socket.destroy();
+      socket.write('S');
+      const secure = new tls.TLSSocket(socket, {
+        isServer: true, key: options.key, cert: options.cert,
+        ...(options.clientCa ? { ca: options.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+      });
+      const upstream = net.connect(options.target.port, options.target.host);
+      sockets.add(upstream);
+      upstream.on('error', () => undefined);
+      secure.on('error', () => socket.destroy());
+      secure.pipe(upstream).pipe(secure);
+      secure.on('close', () => upstream.destroy());
+      upstream.on('close', () => socket.destroy());
+    });
+  });
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }),
   };
 }

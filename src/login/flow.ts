@@ -42,6 +42,21 @@ function alreadyCompleted(): LoginError {
   );
 }
 
+/**
+ * Binds the request to the connector about to run, forgetting any earlier login on it, so a code can
+ * never pair one connector with another connector's identity.
+ */
+export async function startConnectorLogin(issuer: IssuerContext, authRequestId: string, connectorId: string, connectorData?: Uint8Array): Promise<void> {
+  await issuer.storage.authRequests.update(authRequestId, (current) => ({
+    ...current,
+    connectorId,
+    connectorData: encodeConnectorData(connectorData),
+    loggedIn: false,
+    identity: undefined,
+    authTime: undefined,
+  }));
+}
+
 /** Writes the logged-in identity; the next step is the approval page or, when skipped, the code. */
 export async function completeLogin(issuer: IssuerContext, authRequestId: string, connectorId: string, identity: Identity): Promise<string> {
   let updated: AuthRequest;

@@ -9,7 +9,7 @@ import { allowedConnectors } from '../oidc/authorize/check_connector.js';
 import { authorize } from '../oidc/authorize/index.js';
 import type { OAuthError } from '../oidc/errors.js';
 import { callConnector, LoginError } from './errors.js';
-import { connectorScopes, encodeConnectorData, loadAuthRequest } from './flow.js';
+import { connectorScopes, loadAuthRequest, startConnectorLogin } from './flow.js';
 import { connectorFor, redirect, type LoginDeps } from './handler.js';
 import { sendPage } from './page.js';
 import { chooserPage } from './pages/chooser.js';
@@ -57,26 +57,24 @@ export function connectorStartURL(deps: LoginDeps, connectorId: string, authRequ
 export async function handleConnectorStart(ctx: Context, deps: LoginDeps): Promise<void> {
   const authRequest = await loadAuthRequest(deps.issuer, readQuery(ctx).req);
   const open = await connectorFor(deps, authRequest, ctx.params.connector);
-  const { storage, basePath, issuer } = deps.issuer;
+  const { basePath, issuer } = deps.issuer;
   const connector = open.connector;
   const scopes = connectorScopes(authRequest);
 
   switch (connector.kind) {
     case 'password': {
-      await storage.authRequests.update(authRequest.id, (current) => ({ ...current, connectorId: open.id }));
+      await startConnectorLogin(deps.issuer, authRequest.id, open.id);
       return redirect(ctx, `${basePath}/auth/${encodeURIComponent(open.id)}/login?req=${encodeURIComponent(authRequest.id)}`);
     }
     case 'callback': {
       const callbackURL = `${issuer}/callback/${encodeURIComponent(open.id)}`;
       const { url, connectorData } = await callConnector(open.name, () => connector.loginURL(scopes, callbackURL, authRequest.id));
-      await storage.authRequests.update(authRequest.id, (current) => ({
-        ...current, connectorId: open.id, connectorData: encodeConnectorData(connectorData),
-      }));
+      await startConnectorLogin(deps.issuer, authRequest.id, open.id, connectorData);
       return redirect(ctx, url);
     }
     case 'saml': {
       const post = await callConnector(open.name, () => connector.postData(scopes, authRequest.id));
-      await storage.authRequests.update(authRequest.id, (current) => ({ ...current, connectorId: open.id }));
+      await startConnectorLogin(deps.issuer, authRequest.id, open.id);
       sendPage(ctx, deps.theme, 200, samlPostPage({
         ssoURL: post.ssoURL, samlRequest: post.samlRequest, relayState: authRequest.id, connectorName: open.name,
       }));

@@ -178,6 +178,17 @@ describe('SAML', () => {
 });
 
 describe('/auth/{connector}', () => {
+  it('forgets an earlier login when another connector is started on the same request', async () => {
+    const { authRequestId: stateAfterMock } = await start('mock');
+    await server.context.storage.authRequests.update(stateAfterMock, (current) => ({
+      ...current, loggedIn: true, identity: { userId: 'someone', username: 'someone' }, authTime: 1,
+    }));
+    await get(`${server.url}/auth/local?req=${stateAfterMock}`);
+    const stored = await server.context.storage.authRequests.get(stateAfterMock);
+    expect(stored).toMatchObject({ connectorId: 'local', loggedIn: false });
+    expect(stored!.identity).toBeUndefined();
+  });
+
   it('refuses an unknown connector with a page', async () => {
     const first = await get(authURL(server));
     const html = await first.text();

@@ -11,6 +11,7 @@ beforeAll(async () => {
   await server.seedClient({ id: 'web', secret: 'web secret' });
   await server.seedClient({ id: 'other', secret: 'other secret' });
   await server.seedClient({ id: 'spa', public: true, redirectURIs: [REDIRECT] });
+  await server.seedClient({ id: 'strict', secret: 'strict secret', requirePKCE: true });
 });
 afterAll(() => server.close());
 
@@ -126,6 +127,12 @@ describe('authorization_code grant refusals', () => {
     expect(decodeJwt(((await response.json()) as { id_token: string }).id_token).aud).toBe('spa');
     const noPkce = await server.seedCode({ clientId: 'spa', verifier: null });
     await expectError(await redeem(noPkce, { client_id: 'spa', client_secret: undefined, code_verifier: undefined }), 400, 'invalid_grant');
+  });
+
+  it('refuses plain PKCE from a client that must use S256', async () => {
+    const verifier = 'q'.repeat(43);
+    const seeded = await server.seedCode({ clientId: 'strict', codeChallenge: verifier, codeChallengeMethod: 'plain' });
+    await expectError(await redeem(seeded, { client_id: 'strict', client_secret: 'strict secret', code_verifier: verifier }), 400, 'invalid_grant');
   });
 
   it('refuses a cross-client audience the peer does not trust', async () => {

@@ -59,12 +59,14 @@ function checkRedirectUriMatches(code: AuthCode, redirectUri: string): void {
   if (code.redirectURI !== redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
 }
 
-/** Public clients (and any client when required) must have used PKCE, public ones with S256. */
+/**
+ * Where PKCE is required (public clients, requirePKCE, oauth2.pkce.enforce) the code must carry an S256
+ * challenge; /auth enforces the same, this is the second lock on the door.
+ */
 function checkPkceWasUsed(ctx: IssuerContext, client: Client, code: AuthCode): void {
   const required = client.public || client.requirePKCE === true || ctx.config.oauth2.pkce.enforce;
-  if (required && !code.codeChallenge) throw new OAuthError('invalid_grant', 'PKCE is required for this client');
-  if (client.public && code.codeChallenge && code.codeChallengeMethod !== 'S256') {
-    throw new OAuthError('invalid_grant', 'public clients must use PKCE with S256');
+  if (required && (!code.codeChallenge || code.codeChallengeMethod !== 'S256')) {
+    throw new OAuthError('invalid_grant', 'this client must use PKCE with S256');
   }
 }
 

@@ -4,6 +4,7 @@
  * storage the feed polls `storage.revocations`. Both deliver at least once: the consumer keeps a set.
  */
 import type { Logger } from 'pino';
+import type { ParsedConfig } from '../config/schema.js';
 import type { Collection, Revocation } from './storage.js';
 
 export interface RevocationFeed {
@@ -82,4 +83,20 @@ export function createPollingRevocationFeed(source: RevocationSource, options: P
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * The feed that suits the configured storage: LISTEN/NOTIFY for postgres (imported only then, like
+ * the backend), polling otherwise. `revocations` should be the storage's own collection.
+ */
+export async function openRevocationFeed(
+  config: ParsedConfig['storage'],
+  revocations: RevocationSource,
+  options: { logger?: Logger; pollIntervalMs?: number } = {},
+): Promise<RevocationFeed> {
+  if (config.type === 'postgres') {
+    const { createPostgresRevocationFeed } = await import('./postgres-revocation-feed.js');
+    return createPostgresRevocationFeed(config.config, { revocations, logger: options.logger });
+  }
+  return createPollingRevocationFeed(revocations, { logger: options.logger, intervalMs: options.pollIntervalMs });
 }

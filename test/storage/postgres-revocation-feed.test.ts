@@ -5,11 +5,13 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPostgresBackend } from '../../src/storage/postgres.js';
 import { createPostgresRevocationFeed } from '../../src/storage/postgres-revocation-feed.js';
 import { createStorage } from '../../src/storage/records.js';
-import type { RevocationFeed } from '../../src/storage/revocation-feed.js';
+import { openRevocationFeed, type RevocationFeed } from '../../src/storage/revocation-feed.js';
 import type { Revocation, Storage } from '../../src/storage/storage.js';
 import { expectStorageError } from './conformance.js';
 import { revocation } from './fixtures.js';
-import { dropSchema, randomSchemaName, requirePostgres, terminateSchemaConnections, testConfig } from './postgres-helpers.js';
+import {
+  adminClient, applicationNameFor, dropSchema, randomSchemaName, requirePostgres, terminateSchemaConnections, testConfig,
+} from './postgres-helpers.js';
 
 beforeAll(requirePostgres);
 
@@ -129,6 +131,19 @@ describe('postgres revocation feed', () => {
     });
     feeds.push(feed);
     await expectStorageError(feed.start(() => undefined), 'unavailable');
+  });
+
+  it('is what openRevocationFeed picks for postgres storage: one connection LISTENing', async () => {
+    const feed = await openRevocationFeed({ type: 'postgres', config: testConfig(schema, {}, true) }, filter.revocations);
+    feeds.push(feed);
+    await feed.start(() => undefined);
+    const admin = await adminClient();
+    try {
+      const result = await admin.query('SELECT query FROM pg_stat_activity WHERE application_name = $1', [applicationNameFor(schema)]);
+      expect(result.rows).toEqual([{ query: 'LISTEN idgate_revocations' }]);
+    } finally {
+      await admin.end();
+    }
   });
 
   it('delivers nothing after close()', async () => {

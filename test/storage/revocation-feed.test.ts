@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock.js';
 import { createMemoryBackend } from '../../src/storage/memory.js';
 import { createStorage } from '../../src/storage/records.js';
-import { createPollingRevocationFeed, type RevocationFeed, type RevocationSource } from '../../src/storage/revocation-feed.js';
+import {
+  createPollingRevocationFeed, openRevocationFeed, type RevocationFeed, type RevocationSource,
+} from '../../src/storage/revocation-feed.js';
 import { StorageUnavailableError, type Revocation } from '../../src/storage/storage.js';
 import { expectStorageError } from './conformance.js';
 import { HOUR, revocation } from './fixtures.js';
@@ -109,6 +111,14 @@ describe('polling revocation feed', () => {
     await storage.revocations.create(revocation('good', clock()));
     await eventually(() => expect(delivered.map((r) => r.id)).toEqual(['sid:good']));
     expect(warnings).toEqual(['revocation feed: the consumer failed on a revocation']);
+  });
+
+  it('is what openRevocationFeed picks for memory and sqlite3 storage', async () => {
+    const { clock, storage, delivered } = setup();
+    feed = await openRevocationFeed({ type: 'memory' }, storage.revocations, { pollIntervalMs: INTERVAL_MS });
+    await feed.start((r) => delivered.push(r));
+    await storage.revocations.create(revocation('s1', clock()));
+    await eventually(() => expect(delivered.map((r) => r.id)).toEqual(['sid:s1']));
   });
 
   it('delivers nothing after close()', async () => {

@@ -70,6 +70,11 @@ export const filterConfigSchema = z.strictObject({
   envoyPathPrefix: z.string().startsWith('/').default('/envoy'),
   /** How request paths are normalized before matching (Istio's pathNormalization). */
   pathNormalization: z.enum(['BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES', 'NONE']).default('BASE'),
+  /**
+   * Deny a request that carried no token with 401 and a Bearer challenge (body "Jwt is missing") instead
+   * of Istio's 403, so clients know to authenticate. Off by default: Istio answers 403.
+   */
+  challengeAnonymous: z.boolean().default(false),
   /** One JSON line per decision: to stdout (default), a file, or off. */
   audit: z.strictObject({ enabled: z.boolean().default(true), file: z.string().optional() }).prefault({}),
   /** Watch policy files and reload on change. */

@@ -50,6 +50,12 @@ export function targetWorkload(input: CheckInput, fallback: TargetWorkload): Tar
   return ext?.namespace ? { namespace, labels: {} } : fallback;
 }
 
+/** The original request URL without its query (which may hold a token), for WWW-Authenticate. */
+function realmOf(input: CheckInput): string {
+  const q = input.path.indexOf('?');
+  return `${input.scheme || 'http'}://${input.host}${q === -1 ? input.path : input.path.slice(0, q)}`.replace(/["\\]/g, '');
+}
+
 function isCorsPreflight(input: CheckInput): boolean {
   return input.method === 'OPTIONS' && input.headers.origin !== undefined && input.headers['access-control-request-method'] !== undefined;
 }
@@ -86,9 +92,8 @@ export class DecisionEngine {
     const auth: Authentication = isCorsPreflight(input) ? { kind: 'anonymous' } : await this.authenticator.authenticate(input, view.jwtRules);
     const base = { target, view, auth, ...(peer ? { peer } : {}) };
     if (auth.kind === 'failed') {
-      const realm = `${input.scheme || 'http'}://${input.host}${input.path}`;
       const early = deny(auth.error.status, auth.error.status === 403 ? 'jwt_audience' : 'jwt_invalid', auth.error.message, {
-        headers: [{ name: 'www-authenticate', value: `Bearer realm="${realm.replace(/["\\]/g, '')}", error="invalid_token"` }],
+        headers: [{ name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="invalid_token"` }],
         ...(peer ? { peerPrincipal: peer.principal } : {}),
       });
       return { ...base, early };
@@ -152,12 +157,19 @@ export class DecisionEngine {
     }
     if (view.dryRunDeny.size > 0 || view.hasDryRunAllow) marks.shadow = shadowDecision(view, attributes);
     const denied = view.deny.firstMatch(attributes);
-    if (denied) return deny(403, 'denied_by_policy', RBAC_DENIED_BODY, { policy: denied.policy, rule: denied.index, ...identity, ...marks });
+    if (denied) return this.rbacDeny(input, auth, 'denied_by_policy', { policy: denied.policy, rule: denied.index, ...identity, ...marks });
     if (!view.hasAllow) return this.allow(input, prepared, 'no_allow_policies', undefined, marks);
     const allowed = view.allow.firstMatch(attributes);
-    if (!allowed) return deny(403, 'no_allow_match', RBAC_DENIED_BODY, { ...identity, ...marks });
-    void auth;
+    if (!allowed) return this.rbacDeny(input, auth, 'no_allow_match', { ...identity, ...marks });
     return this.allow(input, prepared, 'allowed', allowed, marks);
+  }
+
+  /** RBAC denial: Istio's 403, or a 401 challenge for a tokenless request when challengeAnonymous is set. */
+  private rbacDeny(input: CheckInput, auth: Authentication, reason: string, extra: Partial<CheckResult>): CheckResult {
+    if (this.config.challengeAnonymous && auth.kind === 'anonymous') {
+      return deny(401, reason, 'Jwt is missing', { ...extra, headers: [{ name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}"` }] });
+    }
+    return deny(403, reason, RBAC_DENIED_BODY, extra);
   }
 
   private allow(input: CheckInput, prepared: PreparedRequest, reason: string, rule: { policy: string; index: number } | undefined, marks: Partial<CheckResult>): CheckResult {

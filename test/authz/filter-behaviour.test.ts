@@ -181,3 +181,25 @@ describe('policy reload', () => {
     expect(await fixture.registry.getSingleMetricAsString('idgate_filter_policy_reloads_total')).toMatch(/result="error"\} 1/);
   });
 });
+
+describe('challengeAnonymous', () => {
+  it("keeps Istio's 403 for a tokenless denial by default", async () => {
+    const outcome = outcomeOf(await client.check({ path: '/closed' }));
+    expect(outcome).toMatchObject({ status: 403, body: 'RBAC: access denied' });
+  });
+
+  it('answers 401 with a Bearer challenge when enabled, but 403 for a denied token holder', async () => {
+    const other = await startFilterFixture(policies(JSON.stringify(jwksOf(key))), { challengeAnonymous: true });
+    const otherClient = new ExtAuthzClient(`127.0.0.1:${other.filter.grpcPort}`);
+    try {
+      const anonymous = outcomeOf(await otherClient.check({ path: '/closed?access=x' }));
+      expect(anonymous).toMatchObject({ status: 401, grpcCode: 16, body: 'Jwt is missing' });
+      expect(anonymous.headers['www-authenticate']).toBe('Bearer realm="http://app.example.com/closed"');
+      const token = await mint(key, { iss: ISS, sub: 'alice' });
+      expect(outcomeOf(await otherClient.check({ path: '/closed', headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
+    } finally {
+      otherClient.close();
+      await other.close();
+    }
+  });
+});

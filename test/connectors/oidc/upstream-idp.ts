@@ -59,18 +59,18 @@ export interface UpstreamIdP {
   close(): Promise<void>;
 }
 
-export async function listen(server: Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+export async function listen(server: Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return (server.address() as AddressInfo).port;
 }
 
-export async function startUpstreamIdP(options: { redirectURIs: string[]; conformIdTokenClaims?: boolean }): Promise<UpstreamIdP> {
+export async function startUpstreamIdP(options: { redirectURIs: string[]; conformIdTokenClaims?: boolean; port?: number }): Promise<UpstreamIdP> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const kid = 'upstream-test-key';
   const jwk = { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
   const accounts = new Map<string, Account>();
   const server = createServer();
-  const port = await listen(server);
+  const port = await listen(server, options.port);
   const issuer = `http://127.0.0.1:${port}`;
   const idp: UpstreamIdP = {
     issuer,

@@ -1,11 +1,12 @@
 /**
  * Opens the connectors the config asks for, in config order: each configured one through the
  * registry (with its own storage-backed ConnectorStore), then the password DB as `local` when
- * enablePasswordDB is set. A connector that fails to open is logged and left out (Dex's default),
- * so one broken upstream does not take sign-in down for everyone.
+ * enablePasswordDB is set (over storage.passwords, which must already carry staticPasswords).
+ * A connector that fails to open is logged and left out (Dex's default), so one broken upstream
+ * does not take sign-in down for everyone.
  */
 import type { Logger } from 'pino';
-import { bcryptCost, createLocalConnector, type LocalUser } from '../../connectors/local/index.js';
+import { bcryptCost, createLocalConnector } from '../../connectors/local/index.js';
 import '../../connectors/index.js';
 import type { Config } from '../config/load.js';
 import { connectorFactory } from '../connector.js';
@@ -50,25 +51,14 @@ export async function openConnectors(config: Config, deps: OpenConnectorsDeps): 
   return open;
 }
 
-/** The `local` connector over config.staticPasswords (first) and storage.passwords. */
+/**
+ * The `local` connector over storage.passwords. The config's staticPasswords must already be laid
+ * over storage (withStatic, as buildIssuer does); their bcrypt cost sets the dummy hash's.
+ */
 function openPasswordDB(config: Config, storage: Storage) {
-  const statics = new Map<string, LocalUser>(
-    config.staticPasswords.map((entry) => [
-      entry.email,
-      {
-        email: entry.email,
-        hash: entry.hash,
-        username: entry.username,
-        userId: entry.userID,
-        groups: entry.groups,
-        preferredUsername: entry.preferredUsername,
-        emailVerified: entry.emailVerified,
-      },
-    ]),
-  );
   const firstHash = config.staticPasswords[0]?.hash;
   return createLocalConnector({
-    lookup: async (email) => statics.get(email) ?? (await storage.passwords.get(email)),
+    lookup: (email) => storage.passwords.get(email),
     dummyCost: (firstHash && bcryptCost(firstHash)) || 10,
   });
 }

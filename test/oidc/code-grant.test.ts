@@ -12,6 +12,7 @@ beforeAll(async () => {
   await server.seedClient({ id: 'other', secret: 'other secret' });
   await server.seedClient({ id: 'spa', public: true, redirectURIs: [REDIRECT] });
   await server.seedClient({ id: 'strict', secret: 'strict secret', requirePKCE: true });
+  await server.seedClient({ id: 'limited', secret: 'limited secret', allowedConnectors: ['saml'] });
 });
 afterAll(() => server.close());
 
@@ -133,6 +134,11 @@ describe('authorization_code grant refusals', () => {
     const verifier = 'q'.repeat(43);
     const seeded = await server.seedCode({ clientId: 'strict', codeChallenge: verifier, codeChallengeMethod: 'plain' });
     await expectError(await redeem(seeded, { client_id: 'strict', client_secret: 'strict secret', code_verifier: verifier }), 400, 'invalid_grant');
+  });
+
+  it('refuses a session of a connector the client may not use (allowedConnectors)', async () => {
+    const seeded = await server.seedCode({ clientId: 'limited', connectorId: 'mock' });
+    await expectError(await redeem(seeded, { client_id: 'limited', client_secret: 'limited secret' }), 400, 'invalid_grant');
   });
 
   it('refuses a cross-client audience the peer does not trust', async () => {

@@ -106,6 +106,16 @@ describe('refresh_token grant with rotation', () => {
     expect(await refusal(response)).toEqual({ status: 400, error: 'invalid_grant' });
   });
 
+  it('refuses a refresh once the client may no longer use the session\'s connector', async () => {
+    const first = await login(server);
+    await server.ctx.storage.clients.update('web', (c) => ({ ...c, allowedConnectors: ['saml'] }));
+    try {
+      expect(await refusal(await refresh(server, first.refresh_token))).toEqual({ status: 400, error: 'invalid_grant' });
+    } finally {
+      await server.ctx.storage.clients.update('web', (c) => ({ ...c, allowedConnectors: undefined }));
+    }
+  });
+
   it('keeps each login its own family', async () => {
     const one = await login(server);
     const two = await login(server);

@@ -30,6 +30,14 @@ export function requireParam(form: Record<string, string>, name: string): string
   return value;
 }
 
+/** A client limited to some connectors (allowedConnectors) gets no tokens for a session of another (Dex #4889). */
+export function checkConnectorAllowed(client: Client, connectorId: string): void {
+  const allowed = client.allowedConnectors;
+  if (allowed && allowed.length > 0 && !allowed.includes(connectorId)) {
+    throw new OAuthError('invalid_grant', `client "${client.id}" may not use connector "${connectorId}"`);
+  }
+}
+
 export const DEFAULT_GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token'];
 
 export function enabledGrantTypes(ctx: IssuerContext): readonly GrantType[] {

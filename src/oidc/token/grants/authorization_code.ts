@@ -9,7 +9,7 @@ import type { IssuerContext } from '../../context.js';
 import { OAuthError } from '../../errors.js';
 import { revokeSession } from '../../revocation.js';
 import { parseScopes, resolveAudience } from '../../scopes.js';
-import { mayIssueRefreshToken, refreshPolicy, requireParam, type GrantHandler } from '../grant.js';
+import { checkConnectorAllowed, mayIssueRefreshToken, refreshPolicy, requireParam, type GrantHandler } from '../grant.js';
 import { issueTokens } from '../issue.js';
 import { checkPkce } from '../pkce.js';
 import { newFamily } from '../refresh-family.js';
@@ -77,6 +77,7 @@ export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client }
   checkCodeNotExpired(record, ctx.now());
   checkCodeIssuedToClient(record, client);
   checkRedirectUriMatches(record, redirectUri);
+  checkConnectorAllowed(client, record.connectorId);
   checkPkceWasUsed(ctx, client, record);
   checkPkce(record, form.code_verifier);
 

@@ -13,7 +13,7 @@ import type { IssuerContext } from '../../context.js';
 import { OAuthError } from '../../errors.js';
 import { isSessionRevoked, revokeSession } from '../../revocation.js';
 import { parseScopes, resolveAudience, type ParsedScopes } from '../../scopes.js';
-import { refreshPolicy, requireParam, type GrantHandler } from '../grant.js';
+import { checkConnectorAllowed, refreshPolicy, requireParam, type GrantHandler } from '../grant.js';
 import { issueTokens } from '../issue.js';
 import {
   classifySecret, familyExpiresAt, formatRefreshToken, parseRefreshToken, rotatedSecret,
@@ -125,6 +125,7 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client }) => 
   if (!parsed) throw invalid();
   const family = await loadFamily(ctx, parsed.familyId);
   checkFamilyOwnedByClient(family, client);
+  checkConnectorAllowed(client, family.connectorId);
   checkFamilyNotExpired(family, ctx.now(), refreshPolicy(ctx));
   const presented = classifySecret(family, parsed.secret, ctx.now());
   if (presented === 'previous_expired') {

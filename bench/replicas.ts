@@ -1,0 +1,117 @@
+// Token endpoint throughput with two idgate processes against one, on one PostgreSQL schema (npm run
+// bench:replicas). Two real replicas are started; the same run measures the refresh_token grant sent to
+// one of them only, then alternated between both (client-side, request by request, so every rotation
+// crosses replicas), and prints the ratio with where the CPU went: each replica, this load generator,
+// and the rest of the machine (PostgreSQL). Each worker refreshes its own session (rotation on every
+// use), so the load is real compare-and-swap traffic, not cache hits.
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import * as client from 'openid-client';
+import { followLogin } from '../test/helpers/http-login.js';
+import { ADMIN, EXAMPLE_APP } from '../test/helpers/issuer.js';
+import { dropSchema, randomSchemaName, requirePostgres, TEST_POSTGRES_URL } from '../test/storage/postgres-helpers.js';
+import { authorizationRequest, issuerBody, relyingParty, startBalancer, startReplica, tempDir, type Replica } from '../test/replicas/cluster.js';
+
+const WORKERS = 16;
+const WARMUP = 300;
+const REFRESHES = 2500;
+const BASIC = `Basic ${Buffer.from(`${EXAMPLE_APP.id}:${EXAMPLE_APP.secret}`).toString('base64')}`;
+
+/** Jiffies (1/100 s) of CPU: the whole machine (busy, total), or one process (user + system). */
+function machineCpu(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = fields[3]! + fields[4]!;
+  const total = fields.reduce((sum, value) => sum + value, 0);
+  return { busy: total - idle, total };
+}
+function processCpu(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+async function refresh(replica: Replica, token: string): Promise<string> {
+  const response = await fetch(`${replica.origin}/dex/token`, {
+    method: 'POST',
+    headers: { authorization: BASIC, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }),
+  });
+  const body = (await response.json()) as { refresh_token?: string; error?: string };
+  if (response.status !== 200 || !body.refresh_token) throw new Error(`refresh failed on ${replica.name}: ${response.status} ${body.error}`);
+  return body.refresh_token;
+}
+
+interface Phase {
+  name: string;
+  perSecond: number;
+  cpu: Record<string, number>;
+}
+
+/** `count` refreshes by WORKERS concurrent sessions; `pick` chooses the replica of each request. */
+async function phase(name: string, count: number, tokens: string[], replicas: Replica[], pick: (n: number) => Replica): Promise<Phase> {
+  const pids = Object.fromEntries(replicas.map((replica) => [replica.name, replica.child.pid!]));
+  const before = { machine: machineCpu(), self: process.cpuUsage(), replicas: Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, processCpu(pid)])) };
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(tokens.map(async (_, worker) => {
+    for (let n = next++; n < count; n = next++) tokens[worker] = await refresh(pick(n), tokens[worker]!);
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  const machine = machineCpu();
+  const self = process.cpuUsage(before.self);
+  const cores = (jiffies: number) => jiffies / 100 / seconds;
+  const cpu: Record<string, number> = {};
+  for (const [replica, pid] of Object.entries(pids)) cpu[`idgate ${replica}`] = cores(processCpu(pid) - before.replicas[replica]!);
+  cpu['load generator'] = (self.user + self.system) / 1e6 / seconds;
+  const busy = cores(machine.busy - before.machine.busy);
+  cpu['PostgreSQL and the rest'] = Math.max(0, busy - Object.values(cpu).reduce((sum, value) => sum + value, 0));
+  cpu['machine busy'] = busy;
+  return { name, perSecond: count / seconds, cpu };
+}
+
+/** Cores kept busy by everything else on the machine before we start (other tests, builds). */
+async function backgroundLoad(): Promise<number> {
+  const before = machineCpu();
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const after = machineCpu();
+  return (after.busy - before.busy) / 100;
+}
+
+async function main(): Promise<void> {
+  await requirePostgres();
+  const background = await backgroundLoad();
+  const schema = randomSchemaName();
+  const dir = await tempDir();
+  const balancer = await startBalancer('http://127.0.0.1:1');
+  const issuer = `${balancer.origin}/dex`;
+  const body = issuerBody(TEST_POSTGRES_URL, schema, 'expiry:\n  refreshTokens:\n    reuseInterval: 0s\n');
+  let replicas: Replica[] = [];
+  try {
+    replicas = await Promise.all(['a', 'b'].map((name) => startReplica({ name, issuer, body, dir: dir.dir })));
+    const [a, b] = replicas as [Replica, Replica];
+    balancer.route = () => a.origin;
+    const config = await relyingParty(issuer);
+    const tokens: string[] = [];
+    for (let i = 0; i < WORKERS; i++) {
+      const request = await authorizationRequest(config);
+      const callback = await followLogin(request.url.toString(), { redirectURI: EXAMPLE_APP.redirectURI, username: ADMIN.email, password: ADMIN.password });
+      tokens.push((await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state })).refresh_token!);
+    }
+    await phase('warm-up', WARMUP, tokens, replicas, (n) => (n % 2 ? a : b));
+    const one = await phase('one process', REFRESHES, tokens, replicas, () => a);
+    const two = await phase('two processes', REFRESHES, tokens, replicas, (n) => (n % 2 ? a : b));
+    console.log(`refresh_token grant, ${WORKERS} concurrent sessions, ${REFRESHES} refreshes per phase, one PostgreSQL schema`);
+    console.log(`  background before the run: ${background.toFixed(2)} cores busy, load average ${loadavg()[0]!.toFixed(1)} (figures are only meaningful near 0)`);
+    for (const result of [one, two]) {
+      const cpu = Object.entries(result.cpu).map(([who, value]) => `${who} ${value.toFixed(2)}`).join(', ');
+      console.log(`  ${result.name.padEnd(14)} ${result.perSecond.toFixed(0).padStart(6)} req/s   CPU cores: ${cpu}`);
+    }
+    console.log(`  ratio two/one: ${(two.perSecond / one.perSecond).toFixed(2)}x`);
+  } finally {
+    await Promise.allSettled(replicas.map((replica) => replica.stop('SIGTERM')));
+    await balancer.close();
+    await dropSchema(schema);
+    await dir.remove();
+  }
+}
+
+await main();

@@ -76,7 +76,7 @@ describe('PeerAuthentication merge', () => {
     const set = policySet(
       pa('mesh', 'istio-system', '{ mtls: { mode: STRICT } }') +
         pa('ns', 'relaxed', '{ mtls: { mode: PERMISSIVE } }') +
-        pa('wl', 'relaxed', '{ selector: { matchLabels: { app: 'db' } }, mtls: { mode: STRICT }, portLevelMtls: { "9000": { mode: DISABLE } } }'),
+        pa('wl', 'relaxed', '{ selector: { matchLabels: { app: db } }, mtls: { mode: STRICT }, portLevelMtls: { "9000": { mode: DISABLE } } }'),
     );
     expect(set.viewFor({ namespace: 'other', labels: {} }).mtlsMode(80)).toBe('STRICT');
     expect(set.viewFor({ namespace: 'relaxed', labels: {} }).mtlsMode(80)).toBe('PERMISSIVE');

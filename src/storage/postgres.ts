@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { postgresPoolSettings, type PostgresStorageConfig } from './postgres-config.js';
+import { postgresPoolSettings, quoteIdentifier, type PostgresStorageConfig } from './postgres-config.js';
 import { mapQueryError, unavailable } from './postgres-errors.js';
 import { migrate } from './postgres-migrations.js';
 import { StorageError, type EpochMs, type RawRecord, type RecordBackend, type RecordKind } from './storage.js';
@@ -70,47 +70,54 @@ export async function createPostgresBackend(
 
 class PostgresRecordBackend implements RecordBackend {
   private closed = false;
+  /**
+   * The table, schema-qualified: connections also start with search_path set to the schema, but a
+   * pooler (PgBouncer) may drop that start-up option, and the right table must not depend on it.
+   */
+  private readonly records: string;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly schema: string,
     private readonly maxIdleConns: number,
-  ) {}
+  ) {
+    this.records = `${quoteIdentifier(schema)}.records`;
+  }
 
   async get(kind: RecordKind, id: string, now: EpochMs): Promise<RawRecord | undefined> {
     const result = await this.query<RecordRow>(`get ${kind}`,
-      `SELECT ${COLUMNS} FROM records WHERE kind = $1 AND id = $2 AND ${live(3)}`, [kind, id, now]);
+      `SELECT ${COLUMNS} FROM ${this.records} WHERE kind = $1 AND id = $2 AND ${live(3)}`, [kind, id, now]);
     return result.rows[0] && toRawRecord(result.rows[0]);
   }
 
   async insert(kind: RecordKind, record: RawRecord, now: EpochMs): Promise<boolean> {
     // An expired row with the same ID is overwritten in the same statement. Its version moves past the
     // old one, so a CAS prepared against the expired record can never land on the new one.
-    const upsert = `INSERT INTO records (kind, id, version, index_key, expires_at, data)
+    const upsert = `INSERT INTO ${this.records} AS stored (kind, id, version, index_key, expires_at, data)
       VALUES ($1, $2, $3, $4, $5, $6)
-      ON CONFLICT (kind, id) DO UPDATE SET version = GREATEST(EXCLUDED.version, records.version + 1),
+      ON CONFLICT (kind, id) DO UPDATE SET version = GREATEST(EXCLUDED.version, stored.version + 1),
         index_key = EXCLUDED.index_key, expires_at = EXCLUDED.expires_at, data = EXCLUDED.data
-      WHERE records.expires_at IS NOT NULL AND records.expires_at <= $7
+      WHERE stored.expires_at IS NOT NULL AND stored.expires_at <= $7
       RETURNING id`;
     const values = [kind, record.id, record.version, record.indexKey, record.expiresAt, record.data, now];
     return this.writeAndAnnounce(`insert ${kind}`, kind, upsert, values, record);
   }
 
   async replace(kind: RecordKind, record: RawRecord, expectedVersion: number): Promise<boolean> {
-    const update = `UPDATE records SET version = $4, index_key = $5, expires_at = $6, data = $7
+    const update = `UPDATE ${this.records} SET version = $4, index_key = $5, expires_at = $6, data = $7
       WHERE kind = $1 AND id = $2 AND version = $3 RETURNING id`;
     const values = [kind, record.id, expectedVersion, record.version, record.indexKey, record.expiresAt, record.data];
     return this.writeAndAnnounce(`replace ${kind}`, kind, update, values, record);
   }
 
   async delete(kind: RecordKind, id: string): Promise<boolean> {
-    const result = await this.query(`delete ${kind}`, 'DELETE FROM records WHERE kind = $1 AND id = $2', [kind, id]);
+    const result = await this.query(`delete ${kind}`, `DELETE FROM ${this.records} WHERE kind = $1 AND id = $2`, [kind, id]);
     return result.rowCount === 1;
   }
 
   async take(kind: RecordKind, id: string, now: EpochMs): Promise<RawRecord | undefined> {
     const result = await this.query<RecordRow>(`take ${kind}`,
-      `DELETE FROM records WHERE kind = $1 AND id = $2 AND ${live(3)} RETURNING ${COLUMNS}`, [kind, id, now]);
+      `DELETE FROM ${this.records} WHERE kind = $1 AND id = $2 AND ${live(3)} RETURNING ${COLUMNS}`, [kind, id, now]);
     return result.rows[0] && toRawRecord(result.rows[0]);
   }
 
@@ -118,15 +125,15 @@ class PostgresRecordBackend implements RecordBackend {
   async list(kind: RecordKind, index: string | undefined, now: EpochMs): Promise<RawRecord[]> {
     const result = index === undefined
       ? await this.query<RecordRow>(`list ${kind}`,
-        `SELECT ${COLUMNS} FROM records WHERE kind = $1 AND ${live(2)}`, [kind, now])
+        `SELECT ${COLUMNS} FROM ${this.records} WHERE kind = $1 AND ${live(2)}`, [kind, now])
       : await this.query<RecordRow>(`list ${kind}`,
-        `SELECT ${COLUMNS} FROM records WHERE kind = $1 AND index_key = $2 AND ${live(3)}`, [kind, index, now]);
+        `SELECT ${COLUMNS} FROM ${this.records} WHERE kind = $1 AND index_key = $2 AND ${live(3)}`, [kind, index, now]);
     return result.rows.map(toRawRecord);
   }
 
   async gc(now: EpochMs): Promise<Record<string, number>> {
     const result = await this.query<{ kind: string; count: string }>('gc',
-      `WITH deleted AS (DELETE FROM records WHERE expires_at IS NOT NULL AND expires_at <= $1 RETURNING kind)
+      `WITH deleted AS (DELETE FROM ${this.records} WHERE expires_at IS NOT NULL AND expires_at <= $1 RETURNING kind)
        SELECT kind, count(*) AS count FROM deleted GROUP BY kind`, [now]);
     return Object.fromEntries(result.rows.map((row) => [row.kind, Number(row.count)]));
   }

@@ -54,6 +54,20 @@ describe('postgres: two replicas on one database', () => {
     }
   });
 
+  it('keeps deployments in different schemas of one database apart', async () => {
+    const elsewhere = randomSchemaName();
+    const other = createStorage(await createPostgresBackend(testConfig(elsewhere)), { now: () => NOW });
+    try {
+      await other.refreshTokens.create(refreshToken('t1', NOW));
+      expect(await replicas[0]!.refreshTokens.get('t1')).toBeUndefined();
+      await replicas[0]!.refreshTokens.create(refreshToken('t1', NOW, 'user-2'));
+      expect((await other.refreshTokens.get('t1'))?.identity.userId).toBe('user-1');
+    } finally {
+      await other.close();
+      await dropSchema(elsewhere);
+    }
+  });
+
   it('sees on one replica what the other committed, at once (no cache between them)', async () => {
     const [a, b] = replicas as [Storage, Storage];
     await a.refreshTokens.create(refreshToken('t1', NOW, 'user-9'));

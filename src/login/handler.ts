@@ -9,6 +9,7 @@ import { BodyError } from '../http/form.js';
 import { allowedConnectors } from '../oidc/authorize/check_connector.js';
 import type { IssuerContext, OpenConnector } from '../oidc/context.js';
 import { StorageUnavailableError, type AuthRequest } from '../storage/storage.js';
+import type { ClientIPReader } from './client-ip.js';
 import { LoginError, toLoginError } from './errors.js';
 import { contentSecurityPolicy, sendPage, setSecurityHeaders } from './page.js';
 import { errorPage } from './pages/error.js';
@@ -19,6 +20,7 @@ export interface LoginDeps {
   issuer: IssuerContext;
   theme: Theme;
   throttle: LoginThrottle;
+  clientIP: ClientIPReader;
 }
 
 export type LoginHandler = (ctx: Context, deps: LoginDeps) => Promise<void>;
@@ -92,12 +94,4 @@ export interface LoginRecord {
 export function recordLogin(deps: LoginDeps, record: LoginRecord): void {
   deps.issuer.metrics.logins.inc({ connector: record.connector, result: record.result });
   deps.issuer.audit.write({ event: 'login', ...record });
-}
-
-/** The client's address: the socket's, or web.clientRemoteIP.header when the socket is a trusted proxy. */
-export function clientIP(ctx: Context, deps: LoginDeps): string {
-  const socketIP = ctx.req.socket.remoteAddress ?? 'unknown';
-  const remote = deps.issuer.config.web.clientRemoteIP;
-  if (!remote?.header || !remote.trustedProxies.includes(socketIP)) return socketIP;
-  return ctx.get(remote.header).split(',')[0]?.trim() || socketIP;
 }

@@ -11,7 +11,7 @@ import type { AuthRequest } from '../storage/storage.js';
 import { assertCsrf } from './csrf.js';
 import { callConnector, LoginError } from './errors.js';
 import { completeLogin, connectorScopes, loadAuthRequest } from './flow.js';
-import { clientIP, connectorFor, recordLogin, redirect, type LoginDeps } from './handler.js';
+import { connectorFor, recordLogin, redirect, type LoginDeps } from './handler.js';
 import { sendPage } from './page.js';
 import { passwordPage } from './pages/password.js';
 import { describeWait } from './throttle.js';
@@ -60,7 +60,7 @@ export async function handlePasswordLogin(ctx: Context, deps: LoginDeps): Promis
   if (!username || !password) {
     return showForm(ctx, deps, authRequest, 400, username, `Enter your ${(connector.prompt() || 'username').toLowerCase()} and password.`);
   }
-  const keys = [`user:${open.id}:${username.toLowerCase()}`, `ip:${clientIP(ctx, deps)}`];
+  const keys = [`user:${open.id}:${username.toLowerCase()}`, `ip:${deps.clientIP(ctx)}`];
   const locked = deps.throttle.lockedFor(keys);
   if (locked > 0) {
     recordLogin(deps, { ...base, result: 'failure', reason: 'throttled' });

@@ -9,6 +9,7 @@ import type { IssuerContext } from '../oidc/context.js';
 import { handleApproval, handleApprovalPage } from './approval.js';
 import { loginAssets } from './assets.js';
 import { handleCallback } from './callback.js';
+import { clientIPReader } from './client-ip.js';
 import { LoginError } from './errors.js';
 import { loginRoute, type LoginDeps } from './handler.js';
 import { sendPage } from './page.js';
@@ -23,6 +24,7 @@ export function mountLoginRoutes(router: Router, ctx: IssuerContext): void {
     issuer: ctx,
     theme: resolveTheme(ctx.config, ctx.basePath),
     throttle: createLoginThrottle(ctx.config.login.throttle, ctx.now),
+    clientIP: clientIPReader(ctx.config),
   };
   const assets = loginAssets(deps.theme.extraCSS);
 

@@ -131,10 +131,19 @@ describe('throttling (login.throttle)', () => {
     expect(response.status).toBe(429);
   });
 
+  it('ignores a forwarded-for header from a client that is not a trusted proxy', async () => {
+    const fail = async (user: string, ip: string) => {
+      const { action, fields } = await openPasswordForm(server);
+      return postForm(action, { ...fields, login: user, password: 'x' }, { 'x-forwarded-for': ip });
+    };
+    for (const [user, ip] of [['a@x.io', '192.0.2.1'], ['b@x.io', '192.0.2.2'], ['c@x.io', '192.0.2.3']]) await fail(user!, ip!);
+    expect((await fail('d@x.io', '192.0.2.4')).status).toBe(429);
+  });
+
   it('counts the IP from web.clientRemoteIP.header only behind a trusted proxy', async () => {
     await server.close();
     server = await startLoginServer({
-      config: `${CONFIG}`.replace('web: { http: 127.0.0.1:0 }', 'web: { http: 127.0.0.1:0, clientRemoteIP: { header: X-Forwarded-For, trustedProxies: [127.0.0.1] } }'),
+      config: `${CONFIG}`.replace('web: { http: 127.0.0.1:0 }', 'web: { http: 127.0.0.1:0, clientRemoteIP: { header: X-Forwarded-For, trustedProxies: [127.0.0.0/8] } }'),
     });
     const fail = async (user: string, ip: string) => {
       const { action, fields } = await openPasswordForm(server);

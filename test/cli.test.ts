@@ -67,13 +67,17 @@ describe('idgate check', () => {
 });
 
 describe('idgate serve', () => {
-  it('runs a Dex config.yaml unchanged and stops on SIGTERM', async () => {
+  it('runs a Dex config.yaml unchanged and stops on SIGTERM', { timeout: 60_000 }, async () => {
     const port = await freePort();
     const telemetry = await freePort();
     const template = await readFile('test/fixtures/dex-config.yaml', 'utf8');
     const file = path.join(dir, 'dex.yaml');
     await writeFile(file, template.replaceAll('__PORT__', String(port)).replaceAll('__TELEMETRY__', String(telemetry)).replace('__DB__', path.join(dir, 'dex.db')));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // src/cli.ts only exports main (bin/idgate.js calls it on the built output), so call it the same way.
+    const runCli = "const { main } = await import('./src/cli.ts'); process.exitCode = await main(process.argv.slice(1));";
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', runCli, 'serve', '--config', file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -94,7 +98,7 @@ describe('idgate serve', () => {
 });
 
 async function poll(url: string, logs: () => string): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 40_000;
   while (Date.now() < deadline) {
     try {
       const response = await fetch(url);

@@ -5,7 +5,7 @@
  * Entries live until the revoked tokens' expiry and are pruned after.
  */
 import type { Logger } from 'pino';
-import type { StorageConfig } from '../storage/open.js';
+import { openStorage, type StorageConfig } from '../storage/open.js';
 import { createPollingRevocationFeed, type RevocationFeed } from '../storage/revocation-feed.js';
 import type { Revocation, Storage } from '../storage/storage.js';
 
@@ -106,5 +106,37 @@ export async function openRevocationFeed(
       return createPollingRevocationFeed(storage.revocations, { ...(logger ? { logger } : {}), ...(options.pollIntervalMs ? { intervalMs: options.pollIntervalMs } : {}) });
     case 'memory':
       return options.sharedWithIssuer ? createPollingRevocationFeed(storage.revocations, { ...(logger ? { logger } : {}), intervalMs: 100 }) : undefined;
+  }
+}
+
+/**
+ * The deny-list for a filter: on the issuer's storage when the issuer shares the process, else on a
+ * storage opened for the filter (closed with the list). Undefined when nothing can revoke (memory
+ * storage without an issuer). Rejects if the storage cannot be reached at start.
+ */
+export async function startFilterRevocations(
+  config: StorageConfig,
+  options: { issuerStorage?: Pick<Storage, 'revocations'>; logger?: Logger },
+): Promise<RunningRevocationList | undefined> {
+  if (!options.issuerStorage && config.type === 'memory') return undefined;
+  const opened = options.issuerStorage ? undefined : await openStorage(config, options.logger ? { logger: options.logger } : {});
+  const storage = options.issuerStorage ?? opened!;
+  try {
+    const feed = await openRevocationFeed(config, storage, { sharedWithIssuer: options.issuerStorage !== undefined, ...(options.logger ? { logger: options.logger } : {}) });
+    if (!feed) {
+      await opened?.close();
+      return undefined;
+    }
+    const running = await startRevocationList(feed);
+    return {
+      list: running.list,
+      async close() {
+        await running.close();
+        await opened?.close();
+      },
+    };
+  } catch (error) {
+    await opened?.close();
+    throw error;
   }
 }

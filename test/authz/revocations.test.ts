@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRevocationFeed, RevocationList, startRevocationList } from '../../src/authz/revocations.js';
+import { openRevocationFeed, RevocationList, startFilterRevocations, startRevocationList } from '../../src/authz/revocations.js';
 import { manualClock } from '../../src/clock.js';
 import { openStorage } from '../../src/storage/open.js';
 import type { RevocationFeed } from '../../src/storage/revocation-feed.js';
@@ -113,6 +113,38 @@ describe('openRevocationFeed', () => {
     } finally {
       await writer.close();
       await running.close();
+    }
+  });
+});
+
+describe('startFilterRevocations', () => {
+  it('starts nothing for a filter alone on memory storage', async () => {
+    expect(await startFilterRevocations({ type: 'memory' }, {})).toBeUndefined();
+  });
+
+  it('follows the issuer\'s memory storage when the issuer shares the process', async () => {
+    const storage = await openStorage({ type: 'memory' });
+    const running = await startFilterRevocations({ type: 'memory' }, { issuerStorage: storage });
+    await storage.revocations.create({ id: 'jti:shared', kind: 'jti', value: 'shared', createdAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    const started = Date.now();
+    while (!running!.list.isRevoked(undefined, 'shared') && Date.now() - started < 2_000) await new Promise((r) => setTimeout(r, 10));
+    expect(running!.list.isRevoked(undefined, 'shared')).toBe(true);
+    await running!.close();
+    await storage.close();
+  });
+
+  it('opens the storage itself for a filter without an issuer, and sees what was revoked before it started', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'idgate-filter-revocations-'));
+    const config = { type: 'sqlite3' as const, config: { file: path.join(dir, 'shared.db') } };
+    const writer = await openStorage(config);
+    await writer.revocations.create({ id: 'sid:earlier', kind: 'sid', value: 'earlier', createdAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    try {
+      const running = await startFilterRevocations(config, {});
+      expect(running!.list.isRevoked('earlier', undefined)).toBe(true);
+      await running!.close();
+    } finally {
+      await writer.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

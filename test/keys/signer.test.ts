@@ -121,6 +121,13 @@ describe('signer', () => {
     expect(await publishedKids(a)).toEqual(await publishedKids(b));
   });
 
+  it('creates one key record when two replicas start on an empty store at once', async () => {
+    const { make } = setup();
+    const [a, b] = await Promise.all([make(), make()]);
+    expect(await publishedKids(a)).toEqual(await publishedKids(b));
+    expect(await kidOf(await a.sign({}))).toBe(await kidOf(await b.sign({})));
+  });
+
   it.each(['RS256', 'ES256', 'EdDSA'] as const)('signs with %s when configured', async (algorithm) => {
     const { make } = setup(algorithm);
     const signer = await make();

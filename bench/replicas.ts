@@ -10,7 +10,7 @@ import * as client from 'openid-client';
 import { followLogin } from '../test/helpers/http-login.js';
 import { ADMIN, EXAMPLE_APP } from '../test/helpers/issuer.js';
 import { dropSchema, randomSchemaName, requirePostgres, TEST_POSTGRES_URL } from '../test/storage/postgres-helpers.js';
-import { authorizationRequest, issuerBody, relyingParty, startBalancer, startReplica, tempDir, type Replica } from '../test/replicas/cluster.js';
+import { authorizationRequest, issuerBody, postgresStorage, relyingParty, startBalancer, startReplica, tempDir, type Replica } from '../test/replicas/cluster.js';
 
 const WORKERS = 16;
 const WARMUP = 300;
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   const dir = await tempDir();
   const balancer = await startBalancer('http://127.0.0.1:1');
   const issuer = `${balancer.origin}/dex`;
-  const body = issuerBody(TEST_POSTGRES_URL, schema, 'expiry:\n  refreshTokens:\n    reuseInterval: 0s\n');
+  const body = issuerBody(postgresStorage(TEST_POSTGRES_URL, schema), 'expiry:\n  refreshTokens:\n    reuseInterval: 0s\n');
   let replicas: Replica[] = [];
   try {
     replicas = await Promise.all(['a', 'b'].map((name) => startReplica({ name, issuer, body, dir: dir.dir })));

@@ -82,14 +82,14 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
   throw new Error(`replica ${options.name} did not start:\n${output}`);
 }
 
-/** The config body every issuer replica shares: storage, the example app, the password DB. */
-export function issuerBody(connectionString: string, schema: string, extra = ''): string {
-  return `storage:
-  type: postgres
-  config:
-    connectionString: "${connectionString}"
-    schema: ${schema}
-logger:
+/** The storage section for a PostgreSQL schema. */
+export function postgresStorage(connectionString: string, schema: string): string {
+  return `storage:\n  type: postgres\n  config:\n    connectionString: "${connectionString}"\n    schema: ${schema}\n`;
+}
+
+/** The config body every issuer replica shares: the storage section given, the example app, the password DB. */
+export function issuerBody(storage: string, extra = ''): string {
+  return `${storage}logger:
   level: warn
 oauth2:
   skipApprovalScreen: true

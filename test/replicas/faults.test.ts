@@ -14,7 +14,7 @@ import {
 } from '../storage/postgres-helpers.js';
 import { startPostgresProxy, type PostgresOutage } from '../storage/postgres-proxy.js';
 import {
-  authorizationRequest, issuerBody, relyingParty, startBalancer, startReplica, tempDir, waitFor, type Balancer, type Replica,
+  authorizationRequest, issuerBody, postgresStorage, relyingParty, startBalancer, startReplica, tempDir, waitFor, type Balancer, type Replica,
 } from './cluster.js';
 
 const schema = randomSchemaName();
@@ -34,7 +34,7 @@ beforeAll(async () => {
   viaProxy.searchParams.set('application_name', applicationNameFor(schema)); // so pg_terminate_backend finds them
   balancer = await startBalancer('http://127.0.0.1:1');
   issuer = `${balancer.origin}/dex`;
-  const body = issuerBody(viaProxy.toString(), schema);
+  const body = issuerBody(postgresStorage(viaProxy.toString(), schema));
   replicas = await Promise.all(['a', 'b'].map((name) => startReplica({ name, issuer, body, dir: dir.dir })));
   let next = 0;
   balancer.route = () => replicas[next++ % replicas.length]!.origin;

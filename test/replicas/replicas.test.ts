@@ -13,7 +13,7 @@ import { followLogin } from '../helpers/http-login.js';
 import { ADMIN, EXAMPLE_APP } from '../helpers/issuer.js';
 import { dropSchema, randomSchemaName, requirePostgres, TEST_POSTGRES_URL } from '../storage/postgres-helpers.js';
 import {
-  authorizationRequest, issuerBody, relyingParty, startBalancer, startReplica, tempDir, type Balancer, type Replica,
+  authorizationRequest, issuerBody, postgresStorage, relyingParty, startBalancer, startReplica, tempDir, type Balancer, type Replica,
 } from './cluster.js';
 
 const REUSE_INTERVAL_MS = 2_000;
@@ -30,7 +30,7 @@ beforeAll(async () => {
   dir = await tempDir();
   balancer = await startBalancer('http://127.0.0.1:1');
   issuer = `${balancer.origin}/dex`;
-  const body = issuerBody(TEST_POSTGRES_URL, schema, `expiry:\n  refreshTokens:\n    reuseInterval: ${REUSE_INTERVAL_MS}ms\nsigner:\n  config:\n    keysRotationPeriod: 3s\n`);
+  const body = issuerBody(postgresStorage(TEST_POSTGRES_URL, schema), `expiry:\n  refreshTokens:\n    reuseInterval: ${REUSE_INTERVAL_MS}ms\nsigner:\n  config:\n    keysRotationPeriod: 3s\n`);
   // Started together on an empty schema: the migrations' advisory lock lets exactly one apply them.
   [a, b] = await Promise.all([startReplica({ name: 'a', issuer, body, dir: dir.dir }), startReplica({ name: 'b', issuer, body, dir: dir.dir })]);
   balancer.route = () => a.origin;

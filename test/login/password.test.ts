@@ -193,3 +193,19 @@ describe('the chooser link', () => {
     expect(html).not.toMatch(/Use another sign-in method/);
   });
 });
+
+describe('another password connector (mockPassword)', () => {
+  it("labels the field with the connector's prompt and logs in as the connector's user", async () => {
+    await server.close();
+    server = await startLoginServer({ config: `${CONFIG.replace('enablePasswordDB: true', 'enablePasswordDB: false')}connectors:
+  - { type: mockPassword, id: mockpw, name: Mock password, config: { username: kilgore, password: trout } }
+` });
+    const { html, action, fields } = await openPasswordForm(server);
+    expect(html).toMatch(/<label for="login">Username<\/label>/);
+    const wrong = await postForm(action, { ...fields, login: 'kilgore', password: 'salmon' });
+    expect(await wrong.text()).toMatch(/Incorrect username or password\./);
+    const response = await postForm(action, { ...fields, login: 'kilgore', password: 'trout' });
+    expect(location(response, server.url).searchParams.get('code')).toBeTruthy();
+    expect(server.audit.events.at(-1)).toMatchObject({ connector: 'mockpw', result: 'success', user: 'kilgore@kilgore.trout' });
+  });
+});

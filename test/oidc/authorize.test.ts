@@ -31,6 +31,11 @@ connectors:
   - type: mockCallback
     id: mock
     name: Mock
+  - type: mockPassword
+    id: device-only
+    name: Device only
+    grantTypes: [urn:ietf:params:oauth:grant-type:device_code]
+    config: { username: kilgore, password: trout }
 `;
 
 let server: LoginServer;
@@ -199,6 +204,10 @@ describe('check_connector', () => {
   it('refuses a connector the client does not allow', async () => {
     const response = await get(authURL(server, { client_id: 'mock-only', redirect_uri: 'https://mock-only.example.com/cb', connector_id: 'local' }));
     await expectErrorRedirect(response, 'invalid_request', 'https://mock-only.example.com/cb');
+  });
+  it("leaves out a connector whose grantTypes do not include authorization_code", async () => {
+    await expectErrorRedirect(await get(authURL(server, { connector_id: 'device-only' })), 'invalid_request');
+    expect(await (await get(authURL(server))).text()).not.toMatch(/Device only/);
   });
   it('skips the chooser when connector_id names an allowed connector', async () => {
     const response = await get(authURL(server, { connector_id: 'local' }));

@@ -1,17 +1,23 @@
 /**
  * Which connectors this request may use: the open connectors the client allows (allowedConnectors;
- * empty or absent means all). connector_id, when given, must be one of them and skips the chooser.
+ * empty or absent means all) that serve the authorization code flow (a connector's `grantTypes`, when
+ * set, must list authorization_code, as in Dex). connector_id, when given, must be one of them and
+ * skips the chooser.
  */
 import type { IssuerContext, OpenConnector } from '../context.js';
 import { OAuthError } from '../errors.js';
 import type { Client } from '../../storage/storage.js';
 import type { AuthorizeCheck } from './state.js';
 
-/** The open connectors `client` may log in through, in config order. */
+/** The open connectors `client` may log in through at /auth, in config order. */
 export function allowedConnectors(issuer: IssuerContext, client: Client | undefined): OpenConnector[] {
   if (!client) return [];
   const allowed = client.allowedConnectors ?? [];
-  return [...issuer.connectors.values()].filter((c) => allowed.length === 0 || allowed.includes(c.id));
+  const grantTypes = new Map(issuer.config.connectors.map((entry) => [entry.id, entry.grantTypes]));
+  return [...issuer.connectors.values()].filter((connector) => {
+    const grants = grantTypes.get(connector.id);
+    return (allowed.length === 0 || allowed.includes(connector.id)) && (!grants || grants.includes('authorization_code'));
+  });
 }
 
 export const checkConnector: AuthorizeCheck = (state, issuer) => {

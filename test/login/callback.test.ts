@@ -178,6 +178,15 @@ describe('SAML', () => {
 });
 
 describe('/auth/{connector}', () => {
+  it('offers the chooser again for a request under way (/auth?req=…)', async () => {
+    const { authRequestId } = await start('mock');
+    const response = await get(`${server.url}/auth?req=${authRequestId}`);
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toMatch(/Continue with Corp SSO/);
+    expect(html).toContain(`/dex/auth/local?req=${authRequestId}`);
+  });
+
   it('forgets an earlier login when another connector is started on the same request', async () => {
     const { authRequestId: stateAfterMock } = await start('mock');
     await server.context.storage.authRequests.update(stateAfterMock, (current) => ({

@@ -14,6 +14,11 @@ export interface RevocationCheck {
   isRevoked(sid: string | undefined, jti: string | undefined): boolean;
 }
 
+/** True if a verified token's `sid` or `jti` (strings only; other types are nobody's) is revoked. */
+export function isTokenRevoked(check: RevocationCheck, payload: { sid?: unknown; jti?: unknown }): boolean {
+  return check.isRevoked(typeof payload.sid === 'string' ? payload.sid : undefined, typeof payload.jti === 'string' ? payload.jti : undefined);
+}
+
 /** How often expired entries are swept; lookups ignore them in between. */
 export const PRUNE_INTERVAL_MS = 60_000;
 

@@ -11,6 +11,7 @@ import { peerIdentityFrom, type PeerIdentity } from './peer/spiffe.js';
 import { DEFAULT_SPACE_DELIMITED, type RequestAttributes } from './policy/attributes.js';
 import { normalizePath } from './policy/normalize-path.js';
 import type { PolicySet, TargetWorkload, WorkloadPolicy } from './policy/policy-set.js';
+import { isTokenRevoked, type RevocationCheck } from './revocations.js';
 
 /** What the engine needs from JWT authentication (the Authenticator, or explain's offline stand-in). */
 export interface RequestAuthenticator {
@@ -68,6 +69,8 @@ export class DecisionEngine {
     private readonly config: FilterConfig,
     policies: PolicySet,
     private readonly authenticator: RequestAuthenticator,
+    /** Revoked sessions and tokens; asked after the verified-token cache, so a cached token is refused too. */
+    private readonly revocations?: RevocationCheck,
   ) {
     this.policies = policies;
   }
@@ -94,6 +97,13 @@ export class DecisionEngine {
     if (auth.kind === 'failed') {
       const early = deny(auth.error.status, auth.error.status === 403 ? 'jwt_audience' : 'jwt_invalid', auth.error.message, {
         headers: [{ name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="invalid_token"` }],
+        ...(peer ? { peerPrincipal: peer.principal } : {}),
+      });
+      return { ...base, early };
+    }
+    if (auth.kind === 'authenticated' && this.revocations && isTokenRevoked(this.revocations, auth.payload)) {
+      const early = deny(401, 'token_revoked', 'the token was revoked', {
+        headers: [{ name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="invalid_token", error_description="the token was revoked"` }],
         ...(peer ? { peerPrincipal: peer.principal } : {}),
       });
       return { ...base, early };

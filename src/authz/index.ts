@@ -16,6 +16,7 @@ import { Authenticator } from './jwt/authenticate.js';
 import { createFilterMetrics } from './metrics.js';
 import { compileIpMatcher } from './policy/ip-match.js';
 import { buildPolicySet, watchPolicies } from './policy-store.js';
+import type { RevocationCheck } from './revocations.js';
 import { startGrpcServer } from './transport/grpc-server.js';
 import { startHttpServer } from './transport/http-server.js';
 
@@ -33,6 +34,8 @@ export interface StartFilterOptions {
   now?: () => number;
   /** Where audit lines go; by default config.audit (stdout or a file). */
   auditSink?: AuditSink;
+  /** Revoked sessions (sid) and tokens (jti): the deny-list fed by the storage's revocation feed. */
+  revocations?: RevocationCheck;
 }
 
 export interface RunningFilter {
@@ -63,7 +66,7 @@ export async function startFilter(options: StartFilterOptions): Promise<RunningF
   const storeOptions = { config, logger, authenticator, ...(options.issuer ? { issuer: options.issuer } : {}) };
   let engine: DecisionEngine;
   try {
-    engine = new DecisionEngine(config, await buildPolicySet(storeOptions), authenticator);
+    engine = new DecisionEngine(config, await buildPolicySet(storeOptions), authenticator, options.revocations);
     metrics.reloads.inc({ result: 'ok' });
   } catch (error) {
     metrics.reloads.inc({ result: 'error' });

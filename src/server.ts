@@ -11,6 +11,7 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { startFilter } from './authz/index.js';
+import { startFilterRevocations } from './authz/revocations.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import { buildIssuer, type Issuer } from './issuer.js';
@@ -73,6 +74,11 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     }
 
     if (config.filter) {
+      const revocations = await startFilterRevocations(config.storage, {
+        ...(issuer ? { issuerStorage: issuer.context.storage } : {}),
+        logger: logger.child({ component: 'revocations' }),
+      });
+      if (revocations) closers.unshift(() => revocations.close());
       const filter = await startFilter({
         config: config.filter,
         logger: logger.child({ component: 'filter' }),
@@ -80,6 +86,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
         keySet: issuer?.context.signer,
         issuer: issuer ? issuer.context.issuer : undefined,
         now,
+        ...(revocations ? { revocations: revocations.list } : {}),
       });
       closers.unshift(() => filter.close());
       if (filter.grpcPort !== undefined) urls.filterGrpc = `127.0.0.1:${filter.grpcPort}`;

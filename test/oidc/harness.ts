@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import Koa from 'koa';
+import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { manualClock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -66,7 +67,7 @@ export function basic(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`;
 }
 
-export async function startTestServer(options: { yaml?: string } = {}): Promise<TestServer> {
+export async function startTestServer(options: { yaml?: string; logger?: Logger } = {}): Promise<TestServer> {
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dex`;
@@ -79,7 +80,7 @@ export async function startTestServer(options: { yaml?: string } = {}): Promise<
   const config = parseConfig([`issuer: ${issuer}`, 'storage: { type: memory }', ...defaults, extra].join('\n'), 'test', {});
   const clock = manualClock(Date.now());
   const storage = createStorage(createMemoryBackend(), { now: clock });
-  const logger = silentLogger();
+  const logger = options.logger ?? silentLogger();
   const signer = await createSigner(storage, {
     algorithm: config.signer.config.algorithm,
     rotationPeriod: config.keysRotationPeriod,
@@ -114,6 +115,8 @@ export async function startTestServer(options: { yaml?: string } = {}): Promise<
   const app = new Koa();
   const routes: Array<string | undefined> = [];
   app.use(async (koaCtx, next) => {
+    // What the integrator's requestContext middleware provides in the real server.
+    koaCtx.state.requestId = koaCtx.get('x-request-id') || randomBytes(8).toString('hex');
     await next();
     routes.push((koaCtx.state as { route?: string }).route);
   });

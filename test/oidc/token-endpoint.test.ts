@@ -1,6 +1,7 @@
 // The token endpoint's front door: client authentication (basic, post, public), grant selection,
 // malformed requests, and how unexpected failures are answered.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/telemetry/logger.js';
 import { basic, startTestServer, type TestServer } from './harness.js';
 
 let server: TestServer;
@@ -138,6 +139,30 @@ describe('unexpected failures', () => {
       expect(text).not.toContain('at ');
     } finally {
       server.ctx.storage.clients.get = original;
+    }
+  });
+
+  it('logs the unexpected error once, with a request id and without the request\'s secrets', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
+    const logged = await startTestServer({ logger });
+    try {
+      await logged.seedClient({ id: 'web', secret: 'web secret' });
+      logged.ctx.storage.authCodes.take = async () => {
+        throw new Error('disk on fire');
+      };
+      const response = await logged.post('/token', {
+        grant_type: 'authorization_code', code: 'the-code-value', redirect_uri: 'https://rp.example/callback',
+        client_id: 'web', client_secret: 'web secret',
+      }, { 'x-request-id': 'req-42' });
+      expect(response.status).toBe(500);
+      expect(((await response.json()) as { error_description: string }).error_description).toContain('req-42');
+      const errors = lines.filter((line) => line.includes('unexpected error'));
+      expect(errors).toHaveLength(1);
+      expect(JSON.parse(errors[0]!)).toMatchObject({ requestId: 'req-42', err: { message: 'disk on fire' } });
+      for (const secret of ['the-code-value', 'web secret']) expect(lines.join('\n')).not.toContain(secret);
+    } finally {
+      await logged.close();
     }
   });
 

@@ -88,7 +88,10 @@ async function recordUse(
     const base = { ...current, identity: update.identity, connectorData: update.connectorData, lastUsedAt: now };
     const expiresAt = familyExpiresAt(current.createdAt, now, policy);
     if (presented === 'previous_within_interval') {
-      handOut = formatRefreshToken(familyId, rotatedSecret(secret, current.rotationSalt ?? ''));
+      const same = rotatedSecret(secret, current.rotationSalt ?? '');
+      // Only hand back what really is the current token (a record without our salt cannot say).
+      if (hashToken(same) !== current.tokenHash) throw invalid();
+      handOut = formatRefreshToken(familyId, same);
       return { ...base, expiresAt };
     }
     if (presented !== 'current') throw invalid();

@@ -18,9 +18,12 @@ const NETWORK_ERRNO = new Set([
  */
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1235]|53300)$/;
 
-/** node-postgres raises these without a code when a socket dies or the pool cannot hand out a client. */
+/**
+ * node-postgres raises these without a code: a socket died, the pool could not hand out a client in
+ * time, or a statement got no answer within its query timeout.
+ */
 const UNAVAILABLE_MESSAGE =
-  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end)/;
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end|Query read timeout)/;
 
 export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

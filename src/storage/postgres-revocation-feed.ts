@@ -19,16 +19,20 @@ export interface PostgresFeedOptions {
   /** First reconnect delay, doubled on every failure up to `maxBackoffMs`. Defaults 100 ms and 5 s. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
-  /** How often the idle listener checks its connection, to notice a silent network loss. Default 10 s. */
+  /**
+   * How often the idle listener checks its connection, to notice a silent network loss; a check not
+   * answered before the next is due counts as a lost connection. Default 10 s.
+   */
   heartbeatMs?: number;
 }
 
 export function createPostgresRevocationFeed(config: PostgresStorageConfig, options: PostgresFeedOptions): RevocationFeed {
-  const { pool: clientConfig, schema } = postgresPoolSettings(config);
   const { revocations, logger } = options;
   const minBackoffMs = options.minBackoffMs ?? 100;
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
   const heartbeatMs = options.heartbeatMs ?? 10_000;
+  const { pool, schema } = postgresPoolSettings(config);
+  const clientConfig: pg.ClientConfig = { ...pool, query_timeout: heartbeatMs };
   let deliver: (revocation: Revocation) => void = () => undefined;
   let client: pg.Client | undefined;
   let closed = false;
@@ -46,8 +50,13 @@ export function createPostgresRevocationFeed(config: PostgresStorageConfig, opti
   /** Connects, LISTENs, then delivers what exists: any revocation stored meanwhile arrives one way or the other. */
   async function connect(): Promise<void> {
     const next = new pg.Client(clientConfig);
-    next.on('error', (error) => lost(next, error));
-    next.on('end', () => lost(next, new Error('connection ended')));
+    let broken: unknown; // set if the connection dies before it becomes `client` (e.g. during the catch-up read)
+    const onBroken = (error: unknown) => {
+      broken ??= error;
+      lost(next, error);
+    };
+    next.on('error', onBroken);
+    next.on('end', () => onBroken(new Error('connection ended')));
     next.on('notification', (message) => {
       if (message.channel !== REVOCATION_CHANNEL) return;
       onNotice(message.payload).catch((error: unknown) =>
@@ -62,9 +71,10 @@ export function createPostgresRevocationFeed(config: PostgresStorageConfig, opti
       await next.end().catch(() => undefined);
       throw error instanceof StorageError ? error : unavailable('listening for revocations', error);
     }
-    if (closed) {
+    if (closed || broken !== undefined) {
       await next.end().catch(() => undefined);
-      return;
+      if (closed) return;
+      throw unavailable('listening for revocations', broken);
     }
     client = next;
     failures = 0;

@@ -28,7 +28,14 @@ export interface RevocationNotice {
 
 export interface PostgresBackendOptions {
   logger?: Logger;
+  /**
+   * How long one storage statement may wait for its answer before the call fails as unavailable, so
+   * a silent network loss cannot hang a request. Default 30 s. Migrations are not limited.
+   */
+  queryTimeoutMs?: number;
 }
+
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
 const COLUMNS = 'id, version, index_key, expires_at, data';
 /** "Not expired at $n": a record with expiresAt <= now is treated as absent. */
@@ -57,7 +64,8 @@ export async function createPostgresBackend(
   });
   // Checked-out clients have no listener of their own; a socket dying mid-query also emits 'error'.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  const backend = new PostgresRecordBackend(pool, settings.schema, settings.maxIdleConns);
+  const queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  const backend = new PostgresRecordBackend(pool, settings.schema, settings.maxIdleConns, queryTimeoutMs);
   try {
     await backend.withClient('migrating', (client) => migrate(client, settings.schema));
   } catch (error) {
@@ -80,6 +88,7 @@ class PostgresRecordBackend implements RecordBackend {
     private readonly pool: pg.Pool,
     private readonly schema: string,
     private readonly maxIdleConns: number,
+    private readonly queryTimeoutMs: number,
   ) {
     this.records = `${quoteIdentifier(schema)}.records`;
   }
@@ -165,7 +174,8 @@ class PostgresRecordBackend implements RecordBackend {
   }
 
   private async query<Row extends pg.QueryResultRow>(during: string, text: string, values: unknown[]) {
-    return this.withClient(during, (client) => client.query<Row>(text, values));
+    const query: pg.QueryConfig & { query_timeout: number } = { text, values, query_timeout: this.queryTimeoutMs };
+    return this.withClient(during, (client) => client.query<Row>(query));
   }
 
   /**

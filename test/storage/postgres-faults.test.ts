@@ -30,9 +30,10 @@ afterEach(async () => {
   await dropSchema(schema);
 });
 
-async function open(overrides = {}): Promise<Storage> {
+async function open(overrides = {}, queryTimeoutMs?: number): Promise<Storage> {
   schema = randomSchemaName();
-  storage = createStorage(await createPostgresBackend(testConfig(schema, overrides, true), { logger }), { now: () => NOW });
+  const backend = await createPostgresBackend(testConfig(schema, overrides, true), { logger, queryTimeoutMs });
+  storage = createStorage(backend, { now: () => NOW });
   return storage;
 }
 
@@ -55,6 +56,7 @@ describe('postgres faults: which errors mean "unavailable"', () => {
     ['ECONNREFUSED on every address', new AggregateError([Object.assign(new Error(''), { code: 'ECONNREFUSED' })], '')],
     ['a socket that died mid-query', new Error('Connection terminated unexpectedly')],
     ['a pool that could not connect in time', new Error('timeout exceeded when trying to connect')],
+    ['a statement left unanswered past its query timeout', new Error('Query read timeout')],
   ])('counts %s as unavailable', (_name, error) => {
     expect(isConnectionError(error)).toBe(true);
   });
@@ -168,6 +170,24 @@ describe('postgres faults: recovery', () => {
       await store.ping();
       expect(await store.clients.get('app')).toEqual(client('app'));
       expect(await store.clients.get('other')).toBeUndefined();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('fails a call as unavailable when the server stops answering (a silent partition), then serves on a fresh connection', async () => {
+    const target = new URL(TEST_POSTGRES_URL);
+    const proxy = await startPostgresProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    try {
+      const store = await open({ host: '127.0.0.1', port: proxy.port }, 300);
+      await store.clients.create(client('app'));
+      proxy.freeze();
+      const started = performance.now();
+      const reading = store.clients.get('app');
+      await expectStorageError(reading, 'unavailable');
+      await expect(reading).rejects.toThrow(/^PostgreSQL is unavailable \(get clients\): Query read timeout$/);
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(await store.clients.get('app')).toEqual(client('app'));
     } finally {
       await proxy.close();
     }

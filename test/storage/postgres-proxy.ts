@@ -13,6 +13,8 @@ export interface PostgresOutage {
   down(): Promise<void>;
   /** Accepts connections again on the same port. */
   up(): Promise<void>;
+  /** Silently stops forwarding on the connections open now (a partition: no reset, no answer); new ones work. */
+  freeze(): void;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,12 @@ export async function startPostgresProxy(target: { host: string; port: number })
     down: stop,
     up: async () => {
       await listen(port);
+    },
+    freeze: () => {
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+      }
     },
     close: stop,
   };

@@ -10,8 +10,10 @@ import type { Revocation, Storage } from '../../src/storage/storage.js';
 import { expectStorageError } from './conformance.js';
 import { revocation } from './fixtures.js';
 import {
-  adminClient, applicationNameFor, dropSchema, randomSchemaName, requirePostgres, terminateSchemaConnections, testConfig,
+  adminClient, applicationNameFor, dropSchema, randomSchemaName, requirePostgres, terminateSchemaConnections,
+  TEST_POSTGRES_URL, testConfig,
 } from './postgres-helpers.js';
+import { startPostgresProxy } from './postgres-proxy.js';
 
 beforeAll(requirePostgres);
 
@@ -123,6 +125,25 @@ describe('postgres revocation feed', () => {
     expect(warnings).toContain('revocation feed: lost its PostgreSQL connection; reconnecting');
     await issuer.revocations.create(revocation('after', Date.now()));
     await waitFor(() => arrivals.get('sid:after'), 'a revocation after the reconnect', 1000);
+  });
+
+  it('notices a connection that went silent (no reset) by its heartbeat, reconnects and catches up', async () => {
+    const target = new URL(TEST_POSTGRES_URL);
+    const proxy = await startPostgresProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    try {
+      const delivered: string[] = [];
+      const feed = createPostgresRevocationFeed(testConfig(schema, { host: '127.0.0.1', port: proxy.port }), {
+        revocations: filter.revocations, logger, heartbeatMs: 200,
+      });
+      feeds.push(feed);
+      await feed.start((r) => delivered.push(r.id));
+      proxy.freeze();
+      await issuer.revocations.create(revocation('during-partition', Date.now()));
+      await waitFor(() => (delivered.includes('sid:during-partition') ? true : undefined), 'the catch-up after the partition');
+      expect(warnings).toContain('revocation feed: lost its PostgreSQL connection; reconnecting');
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('fails start() when PostgreSQL cannot be reached (unavailable)', async () => {

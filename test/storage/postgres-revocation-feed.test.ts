@@ -93,6 +93,14 @@ describe('postgres revocation feed', () => {
     expect(delivered.map((r) => r.id)).toEqual(['sid:old']);
   });
 
+  it('announces a revocation too large for a NOTIFY payload by ID, and the feed reads it from storage', async () => {
+    const { arrivals, delivered } = await listen();
+    const large = revocation('x'.repeat(9000), Date.now());
+    await issuer.revocations.create(large);
+    await waitFor(() => arrivals.get(large.id), 'the large revocation');
+    expect(delivered).toEqual([large]);
+  });
+
   it('announces nothing when the insert does not happen (ID already revoked)', async () => {
     const { delivered } = await listen();
     const first = revocation('dup', Date.now());

@@ -2,10 +2,10 @@
 // user, groups, refresh, TLS (ldaps, StartTLS), filter injection and allowedGroups.
 import { Client } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectorError, connectorFactory, type Identity, type PasswordConnector, type RefreshConnector } from '../../../src/connector.js';
+import { connectorFactory, type Identity, type PasswordConnector, type RefreshConnector } from '../../../src/connector.js';
 import '../../../connectors/index.js';
 import { escapeFilterValue } from '../../../connectors/ldap/filter.js';
-import { testContext } from '../context.js';
+import { refusal, testContext } from '../context.js';
 import { ADMIN_DN, ADMIN_PW, SUFFIX, freePort, startSlapd, type Slapd } from './slapd.js';
 
 type LDAPConnector = PasswordConnector & RefreshConnector;
@@ -87,12 +87,6 @@ function baseConfig(overrides: Record<string, unknown> = {}): Record<string, unk
 async function open(overrides: Record<string, unknown> = {}): Promise<LDAPConnector> {
   const factory = connectorFactory('ldap')!;
   return (await factory.open(factory.configSchema.parse(baseConfig(overrides)), testContext('ldap'))) as LDAPConnector;
-}
-
-async function refusal(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
 }
 
 async function asAdmin<T>(operation: (client: Client) => Promise<T>): Promise<T> {

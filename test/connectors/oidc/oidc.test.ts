@@ -3,9 +3,9 @@
 import { createServer, type Server } from 'node:http';
 import { CompactSign, decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectorError, connectorFactory, type CallbackConnector, type Identity, type RefreshConnector } from '../../../src/connector.js';
+import { connectorFactory, type CallbackConnector, type Identity, type RefreshConnector } from '../../../src/connector.js';
 import '../../../connectors/index.js';
-import { testContext } from '../context.js';
+import { refusal, testContext } from '../context.js';
 import { browseUpstream, listen, startUpstreamIdP, type UpstreamIdP } from './upstream-idp.js';
 
 const CALLBACK = 'http://127.0.0.1:5556/dex/callback/corp';
@@ -34,12 +34,6 @@ async function login(connector: OIDCConnector, options: { offline?: boolean; acc
   const { url, connectorData } = await connector.loginURL(s, CALLBACK, 'state-123');
   const callback = await browseUpstream(url, CALLBACK);
   return { callback, connectorData, identity: () => connector.handleCallback(s, connectorData, { url: callback }) };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
 }
 
 /** A token endpoint in front of the real one that rewrites the ID token (re-signed with the upstream's key unless `breakSignature`). */

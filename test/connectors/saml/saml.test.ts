@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { DOMParser } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectorError, connectorFactory, type RefreshConnector, type SAMLConnector } from '../../../src/connector.js';
+import { connectorFactory, type RefreshConnector, type SAMLConnector } from '../../../src/connector.js';
 import '../../../connectors/index.js';
 import { MemoryConnectorStore } from '../memory-store.js';
-import { testContext } from '../context.js';
+import { refusal, testContext } from '../context.js';
 import { IDP_ENTITY, assertionXml, b64, encryptAssertion, keyFactory, metadataXml, responseXml, signRoot, type AssertionOptions, type KeyPair } from './test-idp.js';
 
 const ACS = 'http://127.0.0.1:5556/dex/callback/corp-saml';
@@ -60,12 +60,6 @@ async function start(connector: Connector, authRequestId = 'auth-1') {
     b64(responseXml({ destination: ACS, inResponseTo: requestId, body, ...extra }));
   const post = (samlResponse: string, id = authRequestId) => connector.handlePost(scopes, samlResponse, id);
   return { requestId, samlRequest, ssoURL, assertion, signed, response, post };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<ConnectorError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
-  expect(error).toBeInstanceOf(ConnectorError);
-  return error as ConnectorError;
 }
 
 describe('saml connector: login', () => {

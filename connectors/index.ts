@@ -3,5 +3,6 @@
  * module is what makes `type: oidc` (etc.) resolvable in the config.
  */
 import './oidc/oidc.js';
+import './mock/index.js';
 import './ldap/ldap.js';
 import './saml/saml.js';

@@ -32,8 +32,10 @@ interface CachedLogin {
   loginAt: number;
 }
 
+/** Values of an AttributeStatement attribute; never node-saml's own profile fields (issuer, nameID...). */
 function attributeValues(profile: Profile, name: string): string[] {
-  const raw = profile[name] ?? (profile.attributes as Record<string, unknown> | undefined)?.[name];
+  const attributes = profile.attributes as Record<string, unknown> | undefined;
+  const raw = attributes && Object.prototype.hasOwnProperty.call(attributes, name) ? attributes[name] : undefined;
   const list = Array.isArray(raw) ? raw : raw === undefined || raw === null ? [] : [raw];
   return list.filter((value): value is string => typeof value === 'string');
 }

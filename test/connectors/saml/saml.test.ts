@@ -180,6 +180,13 @@ describe('saml connector: login', () => {
     expect((await three.post(three.response(three.signed()))).groups).toEqual(['devs']);
   });
 
+  it('reads usernameAttr and emailAttr from the assertion attributes only, never from other profile fields', async () => {
+    const connector = await open({ usernameAttr: 'issuer', emailAttr: 'nameID' });
+    const login = await start(connector);
+    const error = await refusal(login.post(login.response(login.signed())));
+    expect(error.message).toMatch(/no "issuer" attribute \(usernameAttr\)/);
+  });
+
   it('refreshes from the identity cached at login until refreshMaxAge', async () => {
     let now = Date.now();
     const connector = await open({ refreshMaxAge: '1h' }, { now: () => now });

@@ -42,8 +42,10 @@ export function createPostgresRevocationFeed(config: PostgresStorageConfig, opti
 
   async function onNotice(payload: string | undefined): Promise<void> {
     const notice = JSON.parse(payload ?? '{}') as Partial<RevocationNotice>;
-    if (notice.schema !== schema || typeof notice.id !== 'string') return; // another deployment's schema
-    const revocation = notice.data ? (JSON.parse(notice.data) as Revocation) : await revocations.get(notice.id);
+    if (notice.schema !== schema) return; // another deployment's schema
+    if (notice.data) return deliver(JSON.parse(notice.data) as Revocation);
+    if (notice.id === undefined) return (await revocations.list()).forEach(deliver);
+    const revocation = await revocations.get(notice.id);
     if (revocation) deliver(revocation);
   }
 

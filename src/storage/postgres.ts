@@ -15,14 +15,17 @@ export type { PostgresStorageConfig } from './postgres-config.js';
 
 /** The LISTEN/NOTIFY channel on which inserted revocations are announced (see revocation-feed.ts). */
 export const REVOCATION_CHANNEL = 'idgate_revocations';
-/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; bigger records are announced by ID. */
+/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
 const MAX_NOTIFY_PAYLOAD = 7900;
 
-/** What `pg_notify` carries: the schema (several deployments may share a database) and the record. */
+/**
+ * What `pg_notify` carries: the schema (several deployments may share a database) and the record; a
+ * record too large to carry is announced by ID, and one whose ID alone is too large by schema only
+ * ("re-read the revocations").
+ */
 export interface RevocationNotice {
   schema: string;
-  id: string;
-  /** The record's JSON, unless it was too large to carry. */
+  id?: string;
   data?: string;
 }
 
@@ -165,9 +168,10 @@ class PostgresRecordBackend implements RecordBackend {
     during: string, kind: RecordKind, write: string, values: unknown[], record: RawRecord,
   ): Promise<boolean> {
     if (kind !== 'revocations') return (await this.query(during, write, values)).rowCount === 1;
-    const notice: RevocationNotice = { schema: this.schema, id: record.id, data: record.data };
-    let payload = JSON.stringify(notice);
-    if (Buffer.byteLength(payload) > MAX_NOTIFY_PAYLOAD) payload = JSON.stringify({ schema: this.schema, id: record.id });
+    const notices: RevocationNotice[] = [
+      { schema: this.schema, id: record.id, data: record.data }, { schema: this.schema, id: record.id }, { schema: this.schema },
+    ];
+    const payload = notices.map((notice) => JSON.stringify(notice)).find((text) => Buffer.byteLength(text) <= MAX_NOTIFY_PAYLOAD);
     const announce = `WITH written AS (${write})
       SELECT pg_notify('${REVOCATION_CHANNEL}', $${values.length + 1}) FROM written`;
     return (await this.query(during, announce, [...values, payload])).rowCount === 1;

@@ -95,10 +95,18 @@ describe('postgres revocation feed', () => {
 
   it('announces a revocation too large for a NOTIFY payload by ID, and the feed reads it from storage', async () => {
     const { arrivals, delivered } = await listen();
-    const large = revocation('x'.repeat(9000), Date.now());
+    const large = revocation('s1', Date.now(), 'u'.repeat(9000));
     await issuer.revocations.create(large);
     await waitFor(() => arrivals.get(large.id), 'the large revocation');
     expect(delivered).toEqual([large]);
+  });
+
+  it('announces one whose ID alone is too large as "re-read", and the feed re-reads the revocations', async () => {
+    const { arrivals, delivered } = await listen();
+    const huge = revocation('x'.repeat(9000), Date.now());
+    await issuer.revocations.create(huge);
+    await waitFor(() => arrivals.get(huge.id), 'the revocation with a huge ID');
+    expect(delivered).toEqual([huge]);
   });
 
   it('announces nothing when the insert does not happen (ID already revoked)', async () => {

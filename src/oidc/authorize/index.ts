@@ -17,7 +17,7 @@ import { checkResponseType } from './check_response_type.js';
 import { checkScope } from './check_scope.js';
 import { createAuthRequest } from './create_auth_request.js';
 import { authorizationErrorURL } from './redirect.js';
-import { newAuthorizeState, type AuthorizeCheck } from './state.js';
+import { newAuthorizeState, type AuthorizeCheck, type AuthorizeState } from './state.js';
 
 export const AUTHORIZE_CHECKS: ReadonlyArray<readonly [string, AuthorizeCheck]> = [
   ['check_client', checkClient],
@@ -53,7 +53,7 @@ export async function authorize(issuer: IssuerContext, params: Record<string, st
 }
 
 /** The connector to go to without a chooser: the one named, or the only one (unless asked to choose). */
-function directConnector(state: ReturnType<typeof newAuthorizeState>, issuer: IssuerContext): string | undefined {
+function directConnector(state: AuthorizeState, issuer: IssuerContext): string | undefined {
   if (state.connectorId) return state.connectorId;
   const mustChoose = issuer.config.oauth2.alwaysShowLoginScreen || state.prompt.includes('select_account');
   return !mustChoose && state.connectors.length === 1 ? state.connectors[0]!.id : undefined;

@@ -3,8 +3,7 @@
  * returns (the request passed its rule) or throws an OAuthError; `redirectURI` is set only once the
  * client and its redirect URI are known good, and only then may an error be sent back to the client.
  */
-import type { OpenConnector } from '../context.js';
-import type { IssuerContext } from '../context.js';
+import type { IssuerContext, OpenConnector } from '../context.js';
 import type { Client } from '../../storage/storage.js';
 
 export interface AuthorizeState {

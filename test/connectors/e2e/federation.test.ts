@@ -7,7 +7,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoginPageError, followLogin } from '../../helpers/http-login.js';
 import { EXAMPLE_APP } from '../../helpers/issuer.js';
-import { startFederation, type Federation } from './fixture.js';
+import { LDAP_ONLY_APP, startFederation, type Federation } from './fixture.js';
 
 let bed: Federation;
 beforeAll(async () => {
@@ -79,5 +79,25 @@ describe('federated login through idgate', () => {
     expect((error as LoginPageError).status).toBe(401);
     expect((error as LoginPageError).html).toMatch(/Incorrect username or password/);
     expect(bed.idgate.audit.events).toContainEqual(expect.objectContaining({ connector: 'ldap', result: 'failure' }));
+  });
+
+  it('an upstream that does not answer gets the person a readable page within the timeout', async () => {
+    const started = Date.now();
+    const error = await federatedLogin('corp-silent').then(() => undefined, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(LoginPageError);
+    expect((error as LoginPageError).status).toBe(502);
+    expect((error as LoginPageError).html).toMatch(/did not answer/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('a client limited by allowedConnectors cannot use another connector, and can use its own', async () => {
+    const authURL = (connector: string) => `${bed.idgate.url}/auth?${new URLSearchParams({
+      client_id: LDAP_ONLY_APP.id, redirect_uri: LDAP_ONLY_APP.redirectURI, response_type: 'code', scope: 'openid email', state: 's', connector_id: connector,
+    })}`;
+    const refused = await followLogin(authURL('corp'), { redirectURI: LDAP_ONLY_APP.redirectURI });
+    expect(refused.searchParams.get('error')).toBe('invalid_request');
+    expect(refused.searchParams.get('error_description')).toMatch(/not allowed for this client/);
+    const allowed = await followLogin(authURL('ldap'), { redirectURI: LDAP_ONLY_APP.redirectURI, username: 'dora', password: 'dora-password' });
+    expect(allowed.searchParams.get('code')).toBeTruthy();
   });
 });

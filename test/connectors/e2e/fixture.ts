@@ -3,10 +3,11 @@
  * connectors, in front of a real upstream OIDC IdP (oidc-provider), a SAML IdP over HTTP and an
  * OpenLDAP (slapd); and a downstream openid-client RP registered as example-app.
  */
+import { createServer } from 'node:http';
 import * as client from 'openid-client';
 import { EXAMPLE_APP, startTestIssuer, type TestIssuer } from '../../helpers/issuer.js';
 import { ADMIN_DN, ADMIN_PW, SUFFIX, freePort, startSlapd, type Slapd } from '../ldap/slapd.js';
-import { startUpstreamIdP, type UpstreamIdP } from '../oidc/upstream-idp.js';
+import { listen, startUpstreamIdP, type UpstreamIdP } from '../oidc/upstream-idp.js';
 import { startHttpSamlIdP, type HttpSamlIdP } from '../saml/http-idp.js';
 import { keyFactory } from '../saml/test-idp.js';
 
@@ -22,7 +23,9 @@ export interface Federation {
 }
 
 
-function configYaml(upstreamIssuer: string, ssoURL: string, samlCert: string, slapd: Slapd): string {
+export const LDAP_ONLY_APP = { id: 'ldap-only-app', secret: 'ldap-only-secret', redirectURI: 'http://127.0.0.1:5555/ldap-only/callback' };
+
+function configYaml(upstreamIssuer: string, ssoURL: string, samlCert: string, slapd: Slapd, silentIssuer: string): string {
   return `
 storage:
   type: memory
@@ -35,7 +38,19 @@ staticClients:
     name: Example App
     secret: ${EXAMPLE_APP.secret}
     redirectURIs: [${EXAMPLE_APP.redirectURI}]
+  - id: ${LDAP_ONLY_APP.id}
+    name: LDAP-only App
+    secret: ${LDAP_ONLY_APP.secret}
+    redirectURIs: [${LDAP_ONLY_APP.redirectURI}]
+    allowedConnectors: [ldap]
 connectors:
+  - type: oidc
+    id: corp-silent
+    name: Corp SSO (not answering)
+    config:
+      issuer: ${silentIssuer}
+      clientID: idgate
+      upstreamTimeout: 500ms
   - type: oidc
     id: corp
     name: Corp SSO
@@ -95,8 +110,11 @@ export async function startFederation(): Promise<Federation> {
     nameId: 'sam-persistent-id',
     attributes: { name: ['Sam SAML'], email: ['sam@example.com'], groups: ['wiki-editors'] },
   });
+  // An "IdP" that accepts connections and never answers.
+  const silent = createServer(() => undefined);
+  const silentPort = await listen(silent);
   const upstreamPort = await freePort();
-  const idgate = await startTestIssuer({ configYaml: configYaml(`http://127.0.0.1:${upstreamPort}`, samlIdP.ssoURL, samlKey.cert, slapd) });
+  const idgate = await startTestIssuer({ configYaml: configYaml(`http://127.0.0.1:${upstreamPort}`, samlIdP.ssoURL, samlKey.cert, slapd, `http://127.0.0.1:${silentPort}`) });
   const upstream = await startUpstreamIdP({ redirectURIs: [`${idgate.url}/callback/corp`, `${idgate.url}/callback/corp-ops`], port: upstreamPort });
   upstream.accounts.set('alice', {
     sub: 'alice', name: 'Alice Liddell', email: 'alice@example.com', email_verified: true, preferred_username: 'alice', groups: ['admins', 'devs'],
@@ -123,7 +141,8 @@ export async function startFederation(): Promise<Federation> {
       return { url, redeem: (callback) => client.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce }) };
     },
     async close() {
-      await Promise.all([idgate.close(), upstream.close(), samlIdP.close(), slapd.stop(), keys.cleanup()]);
+      silent.closeAllConnections();
+      await Promise.all([idgate.close(), upstream.close(), samlIdP.close(), slapd.stop(), keys.cleanup(), new Promise((resolve) => silent.close(resolve))]);
     },
   };
 }

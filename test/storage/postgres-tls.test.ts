@@ -14,7 +14,7 @@ type Ssl = NonNullable<PostgresStorageConfig['ssl']>;
 let dir: string;
 let files: { ca: string; otherCa: string; cert: string; key: string };
 let proxies: { serverAuth: { port: number; close(): Promise<void> }; mutual: { port: number; close(): Promise<void> } };
-let schema: string;
+const schemas: string[] = [];
 
 beforeAll(async () => {
   await requirePostgres();
@@ -37,11 +37,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-afterEach(() => dropSchema(schema));
+afterEach(async () => {
+  for (const schema of schemas.splice(0)) await dropSchema(schema);
+});
 
 /** Opens a backend through a TLS proxy (reached as 127.0.0.1, a name the certificate does not carry). */
 function open(ssl: Ssl, proxy: 'serverAuth' | 'mutual' = 'serverAuth') {
-  schema = randomSchemaName();
+  const schema = randomSchemaName();
+  schemas.push(schema);
   const url = new URL(TEST_POSTGRES_URL);
   return createPostgresBackend({
     host: '127.0.0.1', port: proxies[proxy].port, user: decodeURIComponent(url.username), database: url.pathname.slice(1),

@@ -44,7 +44,7 @@ const storageSchema = z.discriminatedUnion('type', [
       /** Seconds, as in Dex. */
       connMaxLifetime: z.number().int().positive().optional(),
       /** Our own: the schema to keep idgate's tables in. */
-      schema: z.string().regex(/^[a-z_][a-z0-9_]*$/, { message: 'not a schema name' }).optional(),
+      schema: z.string().regex(/^[a-z_][a-z0-9_]*$/, { message: 'not a schema name (lowercase letters, digits, _)' }).max(63, { message: 'at most 63 characters (PostgreSQL truncates longer names)' }).optional(),
     }),
   }),
 ]);

@@ -8,7 +8,7 @@ import type { AuthRequest } from '../storage/storage.js';
 import { assertCsrf } from './csrf.js';
 import { LoginError } from './errors.js';
 import { denyRequest, issueCode, loadAuthRequest } from './flow.js';
-import { redirect, type LoginDeps } from './handler.js';
+import { redirect, sendNextStep, type LoginDeps } from './handler.js';
 import { sendPage } from './page.js';
 import { approvalPage } from './pages/approval.js';
 
@@ -38,6 +38,6 @@ export async function handleApproval(ctx: Context, deps: LoginDeps): Promise<voi
   const authRequest = await loadAuthRequest(deps.issuer, form.req);
   assertCsrf(authRequest, form);
   assertLoggedIn(authRequest);
-  if (form.approval === 'approve') return redirect(ctx, await issueCode(deps.issuer, authRequest.id));
+  if (form.approval === 'approve') return sendNextStep(ctx, deps, await issueCode(deps.issuer, authRequest.id));
   redirect(ctx, await denyRequest(deps.issuer, authRequest.id, 'the user denied the request'));
 }

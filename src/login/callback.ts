@@ -10,7 +10,7 @@ import { readForm, readQuery } from '../http/form.js';
 import type { AuthRequest } from '../storage/storage.js';
 import { LoginError, toLoginError } from './errors.js';
 import { completeLogin, connectorScopes, decodeConnectorData, denyRequest, loadAuthRequest } from './flow.js';
-import { connectorFor, recordLogin, redirect, type LoginDeps } from './handler.js';
+import { connectorFor, recordLogin, redirect, sendNextStep, type LoginDeps } from './handler.js';
 
 export async function handleCallback(ctx: Context, deps: LoginDeps): Promise<void> {
   const params = ctx.method === 'POST' ? await readForm(ctx) : readQuery(ctx);
@@ -35,7 +35,7 @@ export async function handleCallback(ctx: Context, deps: LoginDeps): Promise<voi
     throw toLoginError(error, open.name);
   }
   recordLogin(deps, { ...base, result: 'success', user: identity.email ?? identity.username });
-  redirect(ctx, await completeLogin(deps.issuer, authRequest.id, open.id, identity));
+  sendNextStep(ctx, deps, await completeLogin(deps.issuer, authRequest.id, open.id, identity));
 }
 
 async function readIdentity(ctx: Context, deps: LoginDeps, authRequest: AuthRequest, params: Record<string, string>): Promise<Identity> {

@@ -5,6 +5,7 @@
  */
 import type { Identity, Scopes } from '../connector.js';
 import type { IssuerContext } from '../oidc/context.js';
+import { OOB_REDIRECT_URI } from '../oidc/authorize/check_redirect_uri.js';
 import { randomToken } from '../oidc/authorize/random.js';
 import { authorizationErrorURL, authorizationResponseURL } from '../oidc/authorize/redirect.js';
 import { OAuthError } from '../oidc/errors.js';
@@ -42,6 +43,9 @@ function alreadyCompleted(): LoginError {
   );
 }
 
+/** Where the browser goes next: a redirect, or (out-of-band redirect URI) a page showing the code. */
+export type NextStep = { location: string } | { oobCode: string };
+
 /**
  * Binds the request to the connector about to run, forgetting any earlier login on it, so a code can
  * never pair one connector with another connector's identity.
@@ -58,7 +62,7 @@ export async function startConnectorLogin(issuer: IssuerContext, authRequestId: 
 }
 
 /** Writes the logged-in identity; the next step is the approval page or, when skipped, the code. */
-export async function completeLogin(issuer: IssuerContext, authRequestId: string, connectorId: string, identity: Identity): Promise<string> {
+export async function completeLogin(issuer: IssuerContext, authRequestId: string, connectorId: string, identity: Identity): Promise<NextStep> {
   let updated: AuthRequest;
   try {
     updated = await issuer.storage.authRequests.update(authRequestId, (current) => ({
@@ -75,14 +79,14 @@ export async function completeLogin(issuer: IssuerContext, authRequestId: string
   }
   const consent = updated.prompt?.includes('consent') ?? false;
   if (issuer.config.oauth2.skipApprovalScreen && !consent) return issueCode(issuer, updated.id);
-  return `${issuer.basePath}/approval?req=${encodeURIComponent(updated.id)}`;
+  return { location: `${issuer.basePath}/approval?req=${encodeURIComponent(updated.id)}` };
 }
 
 /**
  * Takes the auth request (of two concurrent submits only one gets it), stores the code's hash and
- * returns the redirect to the client. The code itself exists only in that URL.
+ * returns the redirect to the client. The code itself exists only in that URL (or the OOB page).
  */
-export async function issueCode(issuer: IssuerContext, authRequestId: string): Promise<string> {
+export async function issueCode(issuer: IssuerContext, authRequestId: string): Promise<NextStep> {
   const authRequest = await issuer.storage.authRequests.take(authRequestId);
   if (!authRequest) throw alreadyCompleted();
   if (!authRequest.loggedIn || !authRequest.identity || !authRequest.connectorId || authRequest.authTime === undefined) {
@@ -107,13 +111,17 @@ export async function issueCode(issuer: IssuerContext, authRequestId: string): P
     expiresAt: now + issuer.config.expiry.authCodes,
   };
   await issuer.storage.authCodes.create(record);
-  return authorizationResponseURL(authRequest.redirectURI, issuer.issuer, { code, state: authRequest.state });
+  if (authRequest.redirectURI === OOB_REDIRECT_URI) return { oobCode: code };
+  return { location: authorizationResponseURL(authRequest.redirectURI, issuer.issuer, { code, state: authRequest.state }) };
 }
 
 /** The person said no (approval page or upstream): end the request and tell the client. */
 export async function denyRequest(issuer: IssuerContext, authRequestId: string, description: string): Promise<string> {
   const authRequest = await issuer.storage.authRequests.take(authRequestId);
   if (!authRequest) throw alreadyCompleted();
+  if (authRequest.redirectURI === OOB_REDIRECT_URI) {
+    throw new LoginError('access_denied', 403, 'Access denied', `The sign-in was not completed: ${description}.`);
+  }
   const error = new OAuthError('access_denied', description);
   return authorizationErrorURL(authRequest.redirectURI, issuer.issuer, error, authRequest.state);
 }

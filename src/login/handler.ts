@@ -11,8 +11,10 @@ import type { IssuerContext, OpenConnector } from '../oidc/context.js';
 import { StorageUnavailableError, type AuthRequest } from '../storage/storage.js';
 import type { ClientIPReader } from './client-ip.js';
 import { LoginError, toLoginError } from './errors.js';
+import type { NextStep } from './flow.js';
 import { contentSecurityPolicy, sendPage, setSecurityHeaders } from './page.js';
 import { errorPage } from './pages/error.js';
+import { oobPage } from './pages/oob.js';
 import type { Theme } from './theme.js';
 import type { LoginThrottle } from './throttle.js';
 
@@ -64,6 +66,12 @@ function asPageError(error: unknown, upstream?: string): LoginError {
 function causeMessage(error: LoginError): string {
   const cause = error.cause;
   return cause instanceof Error ? `${cause.name}: ${cause.message}` : error.message;
+}
+
+/** Sends the browser on: a redirect, or the page with an out-of-band code. */
+export function sendNextStep(ctx: Context, deps: LoginDeps, step: NextStep): void {
+  if ('location' in step) redirect(ctx, step.location);
+  else sendPage(ctx, deps.theme, 200, oobPage(step.oobCode));
 }
 
 export function redirect(ctx: Context, location: string): void {

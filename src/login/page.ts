@@ -20,9 +20,10 @@ export interface Page {
  * The CSP source that lets a form's response redirect to `uri`: browsers enforce form-action on the
  * redirects that follow a form post, so pages whose post ends at the client must name it.
  */
-export function formTargetOf(uri: string): string {
+export function formTargetsFor(uri: string): string[] {
   const url = new URL(uri);
-  return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : url.protocol;
+  if (url.protocol === 'http:' || url.protocol === 'https:') return [url.origin];
+  return url.protocol === 'urn:' ? [] : [url.protocol];
 }
 
 export function contentSecurityPolicy(page: Pick<Page, 'formTargets' | 'autoSubmit'>): string {

@@ -11,7 +11,7 @@ import type { AuthRequest } from '../storage/storage.js';
 import { assertCsrf } from './csrf.js';
 import { callConnector, LoginError } from './errors.js';
 import { completeLogin, connectorScopes, loadAuthRequest } from './flow.js';
-import { connectorFor, recordLogin, redirect, type LoginDeps } from './handler.js';
+import { connectorFor, recordLogin, sendNextStep, type LoginDeps } from './handler.js';
 import { sendPage } from './page.js';
 import { passwordPage } from './pages/password.js';
 import { describeWait } from './throttle.js';
@@ -82,7 +82,7 @@ export async function handlePasswordLogin(ctx: Context, deps: LoginDeps): Promis
 
   deps.throttle.reset(keys.slice(0, 1));
   recordLogin(deps, { ...base, result: 'success', user: identity.email ?? identity.username });
-  redirect(ctx, await completeLogin(deps.issuer, authRequest.id, open.id, identity));
+  sendNextStep(ctx, deps, await completeLogin(deps.issuer, authRequest.id, open.id, identity));
 }
 
 function tooManyAttempts(ms: number): string {

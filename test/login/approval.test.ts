@@ -128,3 +128,16 @@ describe('oauth2.skipApprovalScreen', () => {
     await loginToApproval({ prompt: 'consent' });
   });
 });
+
+describe('the out-of-band redirect URI', () => {
+  it('shows the code on a page instead of redirecting, for a public client without registered URIs', async () => {
+    await server.close();
+    server = await startLoginServer({ config: BASE_CONFIG.replace('staticClients:', 'staticClients:\n  - { id: cli, name: CLI, public: true }') });
+    const { action, fields } = await loginToApproval({ client_id: 'cli', redirect_uri: 'urn:ietf:wg:oauth:2.0:oob', code_challenge: CHALLENGE, code_challenge_method: 'S256' });
+    const response = await postForm(action, { ...fields, approval: 'approve' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const code = /<input id="code"[^>]*value="([A-Za-z0-9_-]{43})"/.exec(await response.text())![1]!;
+    expect(await server.context.storage.authCodes.get(hashToken(code))).toMatchObject({ clientId: 'cli', redirectURI: 'urn:ietf:wg:oauth:2.0:oob' });
+  });
+});

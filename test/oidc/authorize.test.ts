@@ -93,6 +93,11 @@ describe('check_redirect_uri', () => {
     expect(response.status).toBe(200);
     expect(await response.text()).toMatch(/Continue with Mock/);
   });
+  it('lets such a client use the out-of-band URI, and shows its errors as pages', async () => {
+    const oob = { client_id: 'native', redirect_uri: 'urn:ietf:wg:oauth:2.0:oob', code_challenge: CHALLENGE, code_challenge_method: 'S256' };
+    expect((await get(authURL(server, oob))).status).toBe(200);
+    await expectPage(await get(authURL(server, { ...oob, scope: 'email' })), 400, /must include &quot;openid&quot;/);
+  });
   it('does not extend the loopback exception to https or other hosts', async () => {
     for (const redirectURI of ['https://127.0.0.1:49152/cb', 'http://localhost.evil.com/cb', 'http://10.0.0.1/cb']) {
       await expectPage(await get(authURL(server, { client_id: 'native', redirect_uri: redirectURI, code_challenge: CHALLENGE, code_challenge_method: 'S256' })), 400, /not registered/);

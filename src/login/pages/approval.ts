@@ -1,7 +1,7 @@
 /** The consent page: what the client asks for, in words, and approve / deny buttons (one form). */
 import { CROSS_CLIENT_PREFIX } from '../../oidc/scopes.js';
 import { html } from '../html.js';
-import { formTargetOf, type Page } from '../page.js';
+import { formTargetsFor, type Page } from '../page.js';
 
 const SCOPE_WORDS: Record<string, string> = {
   email: 'View your email address',
@@ -34,7 +34,7 @@ export function describeScopes(scopes: string[]): string[] {
 export function approvalPage(input: ApprovalInput): Page {
   return {
     title: 'Grant access',
-    formTargets: [formTargetOf(input.redirectURI)],
+    formTargets: formTargetsFor(input.redirectURI),
     body: html`<h1>Grant access</h1>
 <p class="lead">${input.clientName} would like to:</p>
 <ul class="scopes">${describeScopes(input.scopes).map((text) => html`<li>${text}</li>`)}</ul>

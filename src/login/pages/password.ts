@@ -3,7 +3,7 @@
  * and an error is announced (role=alert) and tied to both fields with aria-describedby.
  */
 import { html } from '../html.js';
-import { formTargetOf, type Page } from '../page.js';
+import { formTargetsFor, type Page } from '../page.js';
 
 export interface PasswordFormInput {
   basePath: string;
@@ -29,7 +29,7 @@ export function passwordPage(input: PasswordFormInput): Page {
   const focusPassword = Boolean(input.username);
   return {
     title: 'Sign in',
-    formTargets: [formTargetOf(input.redirectURI)],
+    formTargets: formTargetsFor(input.redirectURI),
     body: html`<h1>Sign in</h1>
 <p class="lead">to continue to ${input.clientName} with ${input.connectorName}</p>
 ${input.error ? html`<p class="error" id="login-error" role="alert">${input.error}</p>` : ''}

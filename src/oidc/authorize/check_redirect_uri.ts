@@ -1,12 +1,15 @@
 /**
  * redirect_uri must equal one of the client's registered URIs exactly (string equality: no prefix
- * match, no normalisation). Dex's one exception is kept: a public client with no registered URIs may
- * use an http loopback URI (localhost, 127.0.0.1, [::1]) on any port and path, for native apps.
- * Failures are shown as a page, never redirected.
+ * match, no normalisation). Dex's exception is kept: a public client with no registered URIs may
+ * use an http loopback URI (localhost, 127.0.0.1, [::1]) on any port and path, or the out-of-band
+ * URI (the code is then shown on a page), for native apps. Failures are shown as a page.
  */
 import { OAuthError } from '../errors.js';
 import type { Client } from '../../storage/storage.js';
 import type { AuthorizeCheck } from './state.js';
+
+/** The out-of-band redirect URI: the code is shown to the person to copy. */
+export const OOB_REDIRECT_URI = 'urn:ietf:wg:oauth:2.0:oob';
 
 export const checkRedirectURI: AuthorizeCheck = (state) => {
   const client = state.client!;
@@ -21,7 +24,7 @@ export const checkRedirectURI: AuthorizeCheck = (state) => {
 export function isAllowedRedirectURI(client: Client, redirectURI: string): boolean {
   if (client.redirectURIs.includes(redirectURI)) return true;
   if (!client.public || client.redirectURIs.length > 0) return false;
-  return isLoopbackURI(redirectURI);
+  return redirectURI === OOB_REDIRECT_URI || isLoopbackURI(redirectURI);
 }
 
 function isLoopbackURI(value: string): boolean {

@@ -11,7 +11,7 @@ import { checkConnector } from './check_connector.js';
 import { checkMaxAge } from './check_max_age.js';
 import { checkPKCE } from './check_pkce.js';
 import { checkPrompt } from './check_prompt.js';
-import { checkRedirectURI } from './check_redirect_uri.js';
+import { checkRedirectURI, OOB_REDIRECT_URI } from './check_redirect_uri.js';
 import { checkRequestObject } from './check_request_object.js';
 import { checkResponseType } from './check_response_type.js';
 import { checkScope } from './check_scope.js';
@@ -32,7 +32,7 @@ export const AUTHORIZE_CHECKS: ReadonlyArray<readonly [string, AuthorizeCheck]> 
 ];
 
 export type AuthorizeOutcome =
-  /** The client or redirect URI is not valid: show `error` as a page, never redirect. */
+  /** The client or redirect URI is not valid (or is out-of-band): show `error` as a page, never redirect. */
   | { kind: 'error_page'; error: OAuthError }
   /** Send the browser to the client with the error. */
   | { kind: 'error_redirect'; error: OAuthError; location: string }
@@ -45,7 +45,7 @@ export async function authorize(issuer: IssuerContext, params: Record<string, st
     for (const [, check] of AUTHORIZE_CHECKS) await check(state, issuer);
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
-    if (state.redirectURI === undefined) return { kind: 'error_page', error };
+    if (state.redirectURI === undefined || state.redirectURI === OOB_REDIRECT_URI) return { kind: 'error_page', error };
     return { kind: 'error_redirect', error, location: authorizationErrorURL(state.redirectURI, issuer.issuer, error, params.state) };
   }
   const authRequest = await createAuthRequest(state, issuer);

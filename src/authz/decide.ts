@@ -93,22 +93,24 @@ export class DecisionEngine {
       return { target, view, auth: { kind: 'anonymous' }, early: deny(403, 'mtls_required', 'mTLS required: the peer presented no certificate identity (PeerAuthentication STRICT)') };
     }
     const auth: Authentication = isCorsPreflight(input) ? { kind: 'anonymous' } : await this.authenticator.authenticate(input, view.jwtRules);
-    const base = { target, view, auth, ...(peer ? { peer } : {}) };
+    const prepared: PreparedRequest = { target, view, auth };
+    if (peer) prepared.peer = peer;
     if (auth.kind === 'failed') {
-      const early = deny(auth.error.status, auth.error.status === 403 ? 'jwt_audience' : 'jwt_invalid', auth.error.message, {
+      prepared.early = deny(auth.error.status, auth.error.status === 403 ? 'jwt_audience' : 'jwt_invalid', auth.error.message, {
         headers: [{ name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="invalid_token"` }],
         ...(peer ? { peerPrincipal: peer.principal } : {}),
       });
-      return { ...base, early };
+      return prepared;
     }
     if (auth.kind === 'authenticated' && this.revocations && isTokenRevoked(this.revocations, auth.payload)) {
-      const early = deny(401, 'token_revoked', 'the token was revoked', {
+      prepared.early = deny(401, 'token_revoked', 'the token was revoked', {
         headers: [{ name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="invalid_token", error_description="the token was revoked"` }],
         ...(peer ? { peerPrincipal: peer.principal } : {}),
       });
-      return { ...base, early };
+      return prepared;
     }
-    return { ...base, attributes: this.attributes(input, peer, auth) };
+    prepared.attributes = this.attributes(input, peer, auth);
+    return prepared;
   }
 
   private attributes(input: CheckInput, peer: PeerIdentity | undefined, auth: Authentication): RequestAttributes {
@@ -154,23 +156,25 @@ export class DecisionEngine {
 
   decide(input: CheckInput, prepared: PreparedRequest): CheckResult {
     if (prepared.early) return prepared.early;
-    const { view, peer, auth } = prepared;
+    const { view, auth } = prepared;
     const attributes = prepared.attributes!;
-    const identity = {
-      ...(peer ? { peerPrincipal: peer.principal } : {}),
-      ...(attributes.requestPrincipal !== undefined ? { requestPrincipal: attributes.requestPrincipal } : {}),
-    };
     const marks: Partial<CheckResult> = {};
+    if (prepared.peer) marks.peerPrincipal = prepared.peer.principal;
+    if (attributes.requestPrincipal !== undefined) marks.requestPrincipal = attributes.requestPrincipal;
     if (view.audit.size > 0) {
       const audit = view.audit.matchingPolicies(attributes);
       if (audit.length > 0) marks.audit = audit;
     }
     if (view.dryRunDeny.size > 0 || view.hasDryRunAllow) marks.shadow = shadowDecision(view, attributes);
     const denied = view.deny.firstMatch(attributes);
-    if (denied) return this.rbacDeny(input, auth, 'denied_by_policy', { policy: denied.policy, rule: denied.index, ...identity, ...marks });
+    if (denied) {
+      marks.policy = denied.policy;
+      marks.rule = denied.index;
+      return this.rbacDeny(input, auth, 'denied_by_policy', marks);
+    }
     if (!view.hasAllow) return this.allow(input, prepared, 'no_allow_policies', undefined, marks);
     const allowed = view.allow.firstMatch(attributes);
-    if (!allowed) return this.rbacDeny(input, auth, 'no_allow_match', { ...identity, ...marks });
+    if (!allowed) return this.rbacDeny(input, auth, 'no_allow_match', marks);
     return this.allow(input, prepared, 'allowed', allowed, marks);
   }
 
@@ -184,13 +188,16 @@ export class DecisionEngine {
 
   private allow(input: CheckInput, prepared: PreparedRequest, reason: string, rule: { policy: string; index: number } | undefined, marks: Partial<CheckResult>): CheckResult {
     const mutation = upstreamMutation(input, this.config.identityHeaderPrefix, prepared.peer, prepared.auth);
-    const attributes = prepared.attributes!;
-    return {
-      decision: 'allow', status: 200, reason, body: '', ...mutation, ...marks,
-      ...(rule ? { policy: rule.policy, rule: rule.index } : {}),
-      ...(prepared.peer ? { peerPrincipal: prepared.peer.principal } : {}),
-      ...(attributes.requestPrincipal !== undefined ? { requestPrincipal: attributes.requestPrincipal } : {}),
+    const result: CheckResult = {
+      ...marks,
+      decision: 'allow', status: 200, reason, body: '',
+      headers: mutation.headers, headersToRemove: mutation.headersToRemove, queryParametersToRemove: mutation.queryParametersToRemove,
     };
+    if (rule) {
+      result.policy = rule.policy;
+      result.rule = rule.index;
+    }
+    return result;
   }
 }
 

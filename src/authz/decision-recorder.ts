@@ -2,13 +2,14 @@
  * After each decision: the metrics (decision counter, latency histogram) and the audit line. Label
  * children are resolved once per label combination, and the audit write is non-blocking.
  */
-import type { Counter } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
 import { auditLine, type AuditSink } from './audit.js';
 import type { CheckInput, CheckResult } from './check-input.js';
 import type { FilterMetrics } from './metrics.js';
 
 export class DecisionRecorder {
   private readonly counters = new Map<string, Counter.Internal>();
+  private readonly histograms = new Map<string, Histogram.Internal<'transport'>>();
 
   constructor(
     private readonly metrics: FilterMetrics,
@@ -27,7 +28,12 @@ export class DecisionRecorder {
       this.counters.set(key, counter);
     }
     counter.inc();
-    this.metrics.latency.observe({ transport: input.transport }, latencyUs / 1e6);
+    let histogram = this.histograms.get(input.transport);
+    if (!histogram) {
+      histogram = this.metrics.latency.labels({ transport: input.transport });
+      this.histograms.set(input.transport, histogram);
+    }
+    histogram.observe(latencyUs / 1e6);
     if (this.sink) this.sink.write(`${JSON.stringify(auditLine(input, result, latencyUs, this.now()))}\n`);
   }
 }

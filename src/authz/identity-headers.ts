@@ -38,33 +38,37 @@ function safeHeaderValue(value: string): string {
 
 export function upstreamMutation(input: CheckInput, prefix: string, peer: PeerIdentity | undefined, auth: Authentication): UpstreamMutation {
   const headers: HeaderToSet[] = [];
-  const set = (name: string, value: string | undefined) => {
-    if (value !== undefined && value !== '') headers.push({ name, value: safeHeaderValue(value) });
-  };
   const headersToRemove: string[] = [];
   const queryParametersToRemove: string[] = [];
   if (peer) {
-    set(`${prefix}peer-principal`, peer.principal);
-    set(`${prefix}peer-namespace`, peer.namespace);
-    set(`${prefix}peer-service-account`, peer.serviceAccount);
+    addHeader(headers, `${prefix}peer-principal`, peer.principal);
+    addHeader(headers, `${prefix}peer-namespace`, peer.namespace);
+    addHeader(headers, `${prefix}peer-service-account`, peer.serviceAccount);
   }
   if (auth.kind === 'authenticated') {
     const { payload, rule, location, token } = auth;
-    if (typeof payload.iss === 'string' && typeof payload.sub === 'string') set(`${prefix}request-principal`, `${payload.iss}/${payload.sub}`);
-    set(`${prefix}issuer`, typeof payload.iss === 'string' ? payload.iss : undefined);
-    set(`${prefix}subject`, typeof payload.sub === 'string' ? payload.sub : undefined);
+    const iss = typeof payload.iss === 'string' ? payload.iss : undefined;
+    const sub = typeof payload.sub === 'string' ? payload.sub : undefined;
+    if (iss !== undefined && sub !== undefined) addHeader(headers, `${prefix}request-principal`, `${iss}/${sub}`);
+    addHeader(headers, `${prefix}issuer`, iss);
+    addHeader(headers, `${prefix}subject`, sub);
     const groups = (payload as Record<string, unknown>).groups;
-    if (Array.isArray(groups)) set(`${prefix}groups`, groups.filter((g): g is string => typeof g === 'string').join(','));
-    for (const { header, claim } of rule.outputClaimToHeaders ?? []) set(header.toLowerCase(), claimHeaderValue(payload as Record<string, unknown>, claim));
-    if (rule.outputPayloadToHeader) set(rule.outputPayloadToHeader.toLowerCase(), token.split('.')[1]);
+    if (Array.isArray(groups)) addHeader(headers, `${prefix}groups`, groups.filter((g): g is string => typeof g === 'string').join(','));
+    if (rule.outputClaimToHeaders) {
+      for (const { header, claim } of rule.outputClaimToHeaders) addHeader(headers, header.toLowerCase(), claimHeaderValue(payload as Record<string, unknown>, claim));
+    }
+    if (rule.outputPayloadToHeader) addHeader(headers, rule.outputPayloadToHeader.toLowerCase(), token.split('.')[1]);
     if (!rule.forwardOriginalToken) {
       if (location.kind === 'header') headersToRemove.push(location.name);
       else if (location.kind === 'param') queryParametersToRemove.push(location.name);
     }
   }
-  const ours = new Set(headers.map((h) => h.name));
-  for (const name of Object.keys(input.headers)) {
-    if (name.startsWith(prefix) && !ours.has(name)) headersToRemove.push(name);
+  for (const name in input.headers) {
+    if (name.startsWith(prefix) && !headers.some((h) => h.name === name)) headersToRemove.push(name);
   }
   return { headers, headersToRemove, queryParametersToRemove };
+}
+
+function addHeader(headers: HeaderToSet[], name: string, value: string | undefined): void {
+  if (value !== undefined && value !== '') headers.push({ name, value: safeHeaderValue(value) });
 }

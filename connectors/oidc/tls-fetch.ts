@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 
 export type UpstreamFetch = (
   url: string,
-  options: { method: string; headers: Record<string, string>; body?: unknown; signal?: AbortSignal },
+  options: { method: string; headers: Record<string, string>; body?: unknown; signal?: AbortSignal; redirect?: 'manual' },
 ) => Promise<Response>;
 
 /** Each entry is a PEM file path or PEM text (Dex accepts both forms). */

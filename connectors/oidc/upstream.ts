@@ -99,6 +99,10 @@ export function upstreamError(error: unknown, step: string): ConnectorError {
   if (chain.some((item) => name(item) === 'TimeoutError' || name(item) === 'AbortError')) {
     return new ConnectorError('upstream_unavailable', `the identity provider did not answer the ${step} request in time`, cause);
   }
+  const tls = chain.map(codeOf).find((code): code is string => typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code));
+  if (tls) {
+    return new ConnectorError('upstream_unavailable', `the identity provider's TLS certificate is not trusted (${tls}); see rootCAs`, cause);
+  }
   const network = chain.find((item) => (item as NodeJS.ErrnoException | null)?.syscall || (item instanceof TypeError && /fetch failed/.test(item.message)));
   if (network) {
     return new ConnectorError('upstream_unavailable', `the identity provider could not be reached (${step})`, cause);

@@ -46,7 +46,7 @@ async function waitForPort(port: number, child: ChildProcess): Promise<void> {
   throw new Error('slapd did not start listening');
 }
 
-async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
+export async function makeCertificates(dir: string): Promise<{ ca: string; cert: string; key: string }> {
   const ca = join(dir, 'ca.pem');
   const caKey = join(dir, 'ca-key.pem');
   const key = join(dir, 'server-key.pem');

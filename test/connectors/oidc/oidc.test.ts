@@ -1,11 +1,16 @@
 // The oidc connector against a real upstream (oidc-provider on 127.0.0.1): login, claim mapping,
 // groups via userinfo, allowedGroups, upstream refresh, and every refused upstream answer.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CompactSign, decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectorFactory, type CallbackConnector, type Identity, type RefreshConnector } from '../../../src/connector.js';
 import '../../../connectors/index.js';
+import { fetchTrusting } from '../../../connectors/oidc/tls-fetch.js';
 import { refusal, testContext } from '../context.js';
+import { makeCertificates } from '../ldap/slapd.js';
 import { browseUpstream, listen, startUpstreamIdP, type UpstreamIdP } from './upstream-idp.js';
 
 const CALLBACK = 'http://127.0.0.1:5556/dex/callback/corp';
@@ -283,6 +288,37 @@ describe('oidc connector: upstream down or slow', () => {
     await refusal(connector.loginURL(scopes, CALLBACK, 's'));
     const error = await refusal(connector.loginURL(scopes, CALLBACK, 's'));
     expect(error.code).toBe('upstream_unavailable');
+  });
+});
+
+describe('oidc connector: TLS to the upstream (rootCAs)', () => {
+  let tlsIdP: UpstreamIdP;
+  let dir: string;
+  let ca: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'idgate-oidc-tls-'));
+    const files = await makeCertificates(dir);
+    ca = await readFile(files.ca, 'utf8');
+    tlsIdP = await startUpstreamIdP({ redirectURIs: [CALLBACK], tls: { key: await readFile(files.key, 'utf8'), cert: await readFile(files.cert, 'utf8') } });
+    tlsIdP.accounts.set('alice', { sub: 'alice', name: 'Alice Liddell', email: 'alice@example.com', email_verified: true });
+  });
+  afterAll(async () => {
+    await tlsIdP?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('logs in over https trusting the CA given in rootCAs (discovery, token, JWKS and userinfo)', async () => {
+    const connector = await open({ rootCAs: [join(dir, 'ca.pem')], getUserInfo: true }, tlsIdP);
+    tlsIdP.nextAccount = 'alice';
+    const { url, connectorData } = await connector.loginURL(scopes, CALLBACK, 'state-123');
+    const callback = await browseUpstream(url, CALLBACK, fetchTrusting([ca]));
+    expect((await connector.handleCallback(scopes, connectorData, { url: callback })).email).toBe('alice@example.com');
+  });
+
+  it('refuses an upstream whose certificate is not trusted', async () => {
+    const error = await refusal((await open({}, tlsIdP)).loginURL(scopes, CALLBACK, 's'));
+    expect(error.code).toBe('upstream_unavailable');
+    expect(error.message).toMatch(/TLS certificate is not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
   });
 });
 

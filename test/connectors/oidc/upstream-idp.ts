@@ -5,8 +5,10 @@
  * cookies) gets a genuine authorization code back at the callback.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTLSServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
+import type { UpstreamFetch } from '../../../connectors/oidc/tls-fetch.js';
 
 /** The slice of oidc-provider's API used here (the package ships no types; loaded untyped below). */
 interface KoaContext {
@@ -64,14 +66,20 @@ export async function listen(server: Server, port = 0): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-export async function startUpstreamIdP(options: { redirectURIs: string[]; conformIdTokenClaims?: boolean; port?: number }): Promise<UpstreamIdP> {
+export async function startUpstreamIdP(options: {
+  redirectURIs: string[];
+  conformIdTokenClaims?: boolean;
+  port?: number;
+  /** Serve https with this key and certificate (PEM). */
+  tls?: { key: string; cert: string };
+}): Promise<UpstreamIdP> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const kid = 'upstream-test-key';
   const jwk = { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
   const accounts = new Map<string, Account>();
-  const server = createServer();
+  const server: Server = options.tls ? createTLSServer(options.tls) : createServer();
   const port = await listen(server, options.port);
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const idp: UpstreamIdP = {
     issuer,
     clientId: 'idgate',
@@ -149,13 +157,13 @@ export async function startUpstreamIdP(options: { redirectURIs: string[]; confor
  * Plays the browser at the upstream: follows redirects with cookies from `url` until one leaves for
  * `callbackPrefix`, and returns that callback URL (with code, state and iss).
  */
-export async function browseUpstream(url: string, callbackPrefix: string): Promise<URL> {
+export async function browseUpstream(url: string, callbackPrefix: string, fetchWith: UpstreamFetch = fetch as UpstreamFetch): Promise<URL> {
   const cookies = new Map<string, string>();
   let next = new URL(url);
   for (let hop = 0; hop < 10; hop++) {
     if (next.href.startsWith(callbackPrefix)) return next;
     const cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-    const response = await fetch(next, { redirect: 'manual', headers: cookie ? { cookie } : {}, signal: AbortSignal.timeout(5000) });
+    const response = await fetchWith(next.href, { method: 'GET', redirect: 'manual', headers: cookie ? { cookie } : {}, signal: AbortSignal.timeout(5000) });
     for (const line of response.headers.getSetCookie()) {
       const [pair] = line.split(';');
       const at = pair!.indexOf('=');

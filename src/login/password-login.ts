@@ -24,8 +24,13 @@ async function passwordConnector(deps: LoginDeps, authRequest: AuthRequest, conn
   return { open, connector: open.connector as PasswordConnector };
 }
 
-async function showForm(ctx: Context, deps: LoginDeps, authRequest: AuthRequest, status: number, username?: string, error?: string) {
-  const { open, connector } = await passwordConnector(deps, authRequest, ctx.params.connector);
+type PasswordStep = Awaited<ReturnType<typeof passwordConnector>>;
+
+/** The username field's label: the connector's prompt, "Username" when it has none. */
+const promptOf = (connector: PasswordConnector): string => connector.prompt() || 'Username';
+
+async function showForm(ctx: Context, deps: LoginDeps, step: PasswordStep & { authRequest: AuthRequest }, status: number, username?: string, error?: string) {
+  const { open, connector, authRequest } = step;
   const client = await deps.issuer.storage.clients.get(authRequest.clientId);
   const choices = allowedConnectors(deps.issuer, client);
   sendPage(ctx, deps.theme, status, passwordPage({
@@ -36,7 +41,7 @@ async function showForm(ctx: Context, deps: LoginDeps, authRequest: AuthRequest,
     authRequestId: authRequest.id,
     csrfToken: authRequest.csrfToken,
     redirectURI: authRequest.redirectURI,
-    prompt: connector.prompt() || 'Username',
+    prompt: promptOf(connector),
     username,
     error,
     chooserURL: choices.length > 1 ? `${deps.issuer.basePath}/auth?req=${encodeURIComponent(authRequest.id)}` : undefined,
@@ -45,26 +50,28 @@ async function showForm(ctx: Context, deps: LoginDeps, authRequest: AuthRequest,
 
 export async function handlePasswordForm(ctx: Context, deps: LoginDeps): Promise<void> {
   const authRequest = await loadAuthRequest(deps.issuer, readQuery(ctx).req);
-  await showForm(ctx, deps, authRequest, 200, authRequest.loginHint);
+  const step = { ...(await passwordConnector(deps, authRequest, ctx.params.connector)), authRequest };
+  await showForm(ctx, deps, step, 200, authRequest.loginHint);
 }
 
 export async function handlePasswordLogin(ctx: Context, deps: LoginDeps): Promise<void> {
   const form = await readForm(ctx);
   const authRequest = await loadAuthRequest(deps.issuer, form.req);
   assertCsrf(authRequest, form);
-  const { open, connector } = await passwordConnector(deps, authRequest, ctx.params.connector);
+  const step = { ...(await passwordConnector(deps, authRequest, ctx.params.connector)), authRequest };
+  const { open, connector } = step;
   const username = (form.login ?? '').trim();
   const password = form.password ?? '';
   const base = { connector: open.id, clientId: authRequest.clientId, user: username || undefined };
 
   if (!username || !password) {
-    return showForm(ctx, deps, authRequest, 400, username, `Enter your ${(connector.prompt() || 'username').toLowerCase()} and password.`);
+    return showForm(ctx, deps, step, 400, username, `Enter your ${promptOf(connector).toLowerCase()} and password.`);
   }
   const keys = [`user:${open.id}:${username.toLowerCase()}`, `ip:${deps.clientIP(ctx)}`];
   const locked = deps.throttle.lockedFor(keys);
   if (locked > 0) {
     recordLogin(deps, { ...base, result: 'failure', reason: 'throttled' });
-    return showForm(ctx, deps, authRequest, 429, username, tooManyAttempts(locked));
+    return showForm(ctx, deps, step, 429, username, tooManyAttempts(locked));
   }
 
   const identity = await callConnector(open.name, () => connector.login(connectorScopes(authRequest), username, password))
@@ -76,8 +83,8 @@ export async function handlePasswordLogin(ctx: Context, deps: LoginDeps): Promis
     deps.throttle.fail(keys);
     recordLogin(deps, { ...base, result: 'failure', reason: 'invalid_credentials' });
     const nowLocked = deps.throttle.lockedFor(keys);
-    if (nowLocked > 0) return showForm(ctx, deps, authRequest, 429, username, tooManyAttempts(nowLocked));
-    return showForm(ctx, deps, authRequest, 401, username, `Incorrect ${(connector.prompt() || 'username').toLowerCase()} or password.`);
+    if (nowLocked > 0) return showForm(ctx, deps, step, 429, username, tooManyAttempts(nowLocked));
+    return showForm(ctx, deps, step, 401, username, `Incorrect ${promptOf(connector).toLowerCase()} or password.`);
   }
 
   deps.throttle.reset(keys.slice(0, 1));

@@ -61,6 +61,10 @@ export const oidcConfigSchema = z
       .default({}),
     /** PEM files (or inline PEM) trusted for TLS to the upstream, instead of the system store. */
     rootCAs: z.array(z.string().min(1)).default([]),
+    // Dex options idgate refuses with a reason rather than as unknown keys.
+    insecureSkipVerify: z.literal(false, { error: 'is not supported: put the upstream\'s CA in rootCAs instead' }).optional(),
+    hostedDomains: z.never({ error: 'was removed (as in Dex); restrict with allowedGroups or at the upstream' }).optional(),
+    issuerAlias: z.never({ error: 'is not supported: the upstream\'s discovery issuer must equal `issuer`' }).optional(),
     /** Idgate addition: bound on every upstream HTTP request (discovery, token, userinfo, JWKS). */
     upstreamTimeout: duration('10s'),
   })

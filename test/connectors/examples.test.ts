@@ -13,7 +13,7 @@ const env = {
   CORP_OIDC_CLIENT_SECRET: 's', LDAP_BIND_PW: 'p', GRAFANA_CLIENT_SECRET: 'g', WIKI_CLIENT_SECRET: 'w', ARGOCD_CLIENT_SECRET: 'a',
 };
 /** Options an example leaves out on purpose: alternatives to one shown, or settings not to advertise. */
-const NOT_SHOWN = new Set(['caData', 'groupsDelim', 'insecureSkipSignatureValidation', 'idpMetadataFile', 'rootCAData', 'clientCert', 'clientKey', 'overrideClaimMapping', 'pkceChallenge']);
+const NOT_SHOWN = new Set(['caData', 'groupsDelim', 'insecureSkipVerify', 'hostedDomains', 'issuerAlias', 'insecureSkipSignatureValidation', 'idpMetadataFile', 'rootCAData', 'clientCert', 'clientKey', 'overrideClaimMapping', 'pkceChallenge']);
 
 describe('config/examples', () => {
   it('has the oidc, saml and ldap examples', () => {

@@ -329,11 +329,21 @@ describe('oidc connector: config', () => {
     expect(result.success).toBe(false);
     expect(result.error!.issues[0]).toMatchObject({ path: ['allowedGroups'], message: expect.stringMatching(/insecureEnableGroups/) });
   });
-  it('refuses plain http to a non-loopback issuer and unknown keys', () => {
-    const result = schema().safeParse({ issuer: 'http://idp.example.com', clientID: 'x', hostedDomains: ['a'] });
-    expect(result.success).toBe(false);
+  it('refuses plain http to a non-loopback issuer, and Dex options idgate does not take, with the reason', () => {
+    const result = schema().safeParse({
+      issuer: 'http://idp.example.com', clientID: 'x', hostedDomains: ['a'], insecureSkipVerify: true, issuerAlias: 'https://a', hostDomains: 1,
+    });
     const messages = result.error!.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    expect(messages.join('\n')).toMatch(/hostedDomains|Unrecognized key/);
+    const plainHttp = schema().safeParse({ issuer: 'http://idp.example.com', clientID: 'x' });
+    expect(plainHttp.error!.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual([
+      'issuer: must be an https URL (plain http only for 127.0.0.1 or localhost)',
+    ]);
+    expect(messages).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^hostedDomains: was removed/),
+      expect.stringMatching(/^insecureSkipVerify: is not supported: put the upstream's CA in rootCAs/),
+      expect.stringMatching(/^issuerAlias: is not supported/),
+      expect.stringMatching(/hostDomains/),
+    ]));
   });
   it('refuses redirectURI that is not the callback', async () => {
     const connector = await open({ redirectURI: 'http://127.0.0.1:5556/dex/callback/other' });

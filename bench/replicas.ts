@@ -2,10 +2,10 @@
 // bench:replicas). Two real replicas are started; the same run measures the refresh_token grant sent to
 // one of them only, then alternated between both (client-side, request by request, so every rotation
 // crosses replicas), and prints the ratio with where the CPU went: each replica, this load generator,
-// and the rest of the machine (PostgreSQL). Each worker refreshes its own session (rotation on every
+// PostgreSQL, and everything else on the machine. Each worker refreshes its own session (rotation on every
 // use), so the load is real compare-and-swap traffic, not cache hits.
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import * as client from 'openid-client';
 import { followLogin } from '../test/helpers/http-login.js';
 import { ADMIN, EXAMPLE_APP } from '../test/helpers/issuer.js';
@@ -23,6 +23,20 @@ function machineCpu(): { busy: number; total: number } {
   const idle = fields[3]! + fields[4]!;
   const total = fields.reduce((sum, value) => sum + value, 0);
   return { busy: total - idle, total };
+}
+/** Every PostgreSQL server process on this machine (the test server is local). */
+function postgresCpu(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.includes('(postgres)')) total += processCpu(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
 }
 function processCpu(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -49,7 +63,7 @@ interface Phase {
 /** `count` refreshes by WORKERS concurrent sessions; `pick` chooses the replica of each request. */
 async function phase(name: string, count: number, tokens: string[], replicas: Replica[], pick: (n: number) => Replica): Promise<Phase> {
   const pids = Object.fromEntries(replicas.map((replica) => [replica.name, replica.child.pid!]));
-  const before = { machine: machineCpu(), self: process.cpuUsage(), replicas: Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, processCpu(pid)])) };
+  const before = { machine: machineCpu(), postgres: postgresCpu(), self: process.cpuUsage(), replicas: Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, processCpu(pid)])) };
   let next = 0;
   const started = performance.now();
   await Promise.all(tokens.map(async (_, worker) => {
@@ -63,8 +77,8 @@ async function phase(name: string, count: number, tokens: string[], replicas: Re
   for (const [replica, pid] of Object.entries(pids)) cpu[`idgate ${replica}`] = cores(processCpu(pid) - before.replicas[replica]!);
   cpu['load generator'] = (self.user + self.system) / 1e6 / seconds;
   const busy = cores(machine.busy - before.machine.busy);
-  cpu['PostgreSQL and the rest'] = Math.max(0, busy - Object.values(cpu).reduce((sum, value) => sum + value, 0));
-  cpu['machine busy'] = busy;
+  cpu['PostgreSQL'] = cores(postgresCpu() - before.postgres);
+  cpu['everything else'] = Math.max(0, busy - Object.values(cpu).reduce((sum, value) => sum + value, 0));
   return { name, perSecond: count / seconds, cpu };
 }
 
@@ -106,6 +120,19 @@ async function main(): Promise<void> {
       console.log(`  ${result.name.padEnd(14)} ${result.perSecond.toFixed(0).padStart(6)} req/s   CPU cores: ${cpu}`);
     }
     console.log(`  ratio two/one: ${(two.perSecond / one.perSecond).toFixed(2)}x`);
+    // CPU per request (one-process phase): a single replica cannot exceed one core; all together
+    // cannot exceed the machine's cores. The second replica only adds the first limit's headroom.
+    const perRequest = (cores: number) => (cores * 1000) / one.perSecond;
+    const idgateMs = perRequest(one.cpu['idgate a']!);
+    const allMs = idgateMs + perRequest(one.cpu['load generator']!) + perRequest(one.cpu['PostgreSQL']!);
+    const cores = availableParallelism();
+    const oneCeiling = Math.min(1000 / idgateMs, (cores * 1000) / allMs);
+    const twoCeiling = Math.min(2000 / idgateMs, (cores * 1000) / allMs);
+    console.log(`  CPU per refresh: idgate ${idgateMs.toFixed(2)} ms, load generator ${perRequest(one.cpu['load generator']!).toFixed(2)} ms, PostgreSQL ${perRequest(one.cpu['PostgreSQL']!).toFixed(2)} ms`);
+    console.log(`  CPU ceilings on ${cores} cores: one process ${oneCeiling.toFixed(0)} req/s, two ${twoCeiling.toFixed(0)} req/s: at most ${(twoCeiling / oneCeiling).toFixed(2)}x`);
+  } catch (error) {
+    for (const replica of replicas) console.error(`--- ${replica.name} ---\n${replica.output().slice(-3000)}`);
+    throw error;
   } finally {
     await Promise.allSettled(replicas.map((replica) => replica.stop('SIGTERM')));
     await balancer.close();

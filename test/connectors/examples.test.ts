@@ -4,7 +4,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { loadConfigFile, parseConfig } from '../../src/config/load.js';
 import { connectorFactory } from '../../src/connector.js';
 
 const dir = join(import.meta.dirname, '../../config/examples');
@@ -37,4 +38,36 @@ describe('config/examples', () => {
       expect(options.filter((option) => !shown.includes(option) && !NOT_SHOWN.has(option))).toEqual([]);
     });
   }
+
+  it('reports connector config problems at connectors[i].config.<path>, cross-field rules included', () => {
+    const text = `issuer: http://127.0.0.1:5556/dex
+storage: { type: memory }
+web: { http: 127.0.0.1:5556 }
+connectors:
+  - type: ldap
+    id: ldap
+    name: LDAP
+    config: { host: ldap.example.com, userSearch: { baseDN: "dc=x", username: uid }, bindPW: secret }
+  - type: saml
+    id: saml
+    name: SAML
+    config: { ssoURL: "https://idp.example.com/sso", ca: a.pem, caData: Zm9v, usernameAttr: name, emailAttr: mail }
+  - type: oidc
+    id: oidc
+    name: OIDC
+    config: { issuer: "https://idp.example.com", clientID: x, scope: [openid] }
+`;
+    let problems: string[] = [];
+    try {
+      parseConfig(text, 'test.yaml', {});
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      problems = (error as ConfigError).problems.map((problem) => `${problem.path}: ${problem.message}`);
+    }
+    expect(problems).toEqual([
+      'connectors[0].config.bindPW: is set but bindDN is empty',
+      'connectors[1].config.caData: set exactly one of ca or caData, not both',
+      'connectors[2].config.scope: unknown key (did you mean "scopes"?)',
+    ]);
+  });
 });

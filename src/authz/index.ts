@@ -61,7 +61,7 @@ export async function startFilter(options: StartFilterOptions): Promise<RunningF
     config, logger, now,
     ...(options.keySet ? { keySet: options.keySet } : {}),
     ...(options.issuer ? { issuer: options.issuer } : {}),
-    onJwksFetch: (source, ok) => metrics.jwksFetches.inc({ source: source.slice(0, 120), result: ok ? 'ok' : 'error' }),
+    onJwksFetch: (source, ok) => metrics.jwksFetches.inc({ source, result: ok ? 'ok' : 'error' }),
   });
   const storeOptions = { config, logger, authenticator, ...(options.issuer ? { issuer: options.issuer } : {}) };
   let engine: DecisionEngine;

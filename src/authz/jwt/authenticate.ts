@@ -3,6 +3,7 @@
  * token that fails means 401 (403 for a wrong audience). A verified token is cached until its exp, so
  * the hot path verifies each token once; keys come from KeySources shared across policy reloads.
  */
+import { createHash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import type { VerificationKeySet } from '../../keys/keyset.js';
@@ -33,6 +34,8 @@ const NO_EXP_CACHE_MS = 5 * 60_000;
 
 export class Authenticator {
   private readonly sources = new Map<string, KeySource>();
+  /** The jwtRule list of each workload view, derived once (views are immutable). */
+  private readonly ruleLists = new WeakMap<readonly ScopedJwtRule[], JwtRuleSpec[]>();
   private readonly cache: TokenCache;
   private readonly verifySignature: SignatureVerifier;
   private readonly algorithms: ReadonlySet<JwsAlgorithm>;
@@ -58,11 +61,18 @@ export class Authenticator {
     };
   }
 
+  private readonly sourceKeys = new WeakMap<JwtRuleSpec, string>();
+
+  /** Which key source verifies a rule's tokens (memoized: it is compared on every cache hit). */
   private sourceKey(rule: JwtRuleSpec): string {
-    if (this.options.keySet && this.options.issuer === rule.issuer) return `issuer:${rule.issuer}`;
-    if (rule.jwks) return `inline:${rule.issuer}:${rule.jwks}`;
-    if (rule.jwksUri) return `uri:${rule.jwksUri}`;
-    return `discovery:${rule.issuer}`;
+    let key = this.sourceKeys.get(rule);
+    if (key !== undefined) return key;
+    if (this.options.keySet && this.options.issuer === rule.issuer) key = `issuer:${rule.issuer}`;
+    else if (rule.jwks) key = `inline:${rule.issuer}#${createHash('sha256').update(rule.jwks).digest('hex').slice(0, 16)}`;
+    else if (rule.jwksUri) key = `uri:${rule.jwksUri}`;
+    else key = `discovery:${rule.issuer}`;
+    this.sourceKeys.set(rule, key);
+    return key;
   }
 
   /** Makes sure every rule has a started key source; closes sources no rule uses any more. */
@@ -101,16 +111,18 @@ export class Authenticator {
 
   async authenticate(request: { headers: Readonly<Record<string, string | undefined>>; path: string }, scoped: readonly ScopedJwtRule[]): Promise<Authentication> {
     if (scoped.length === 0) return { kind: 'anonymous' };
-    const rules = scoped.map((s) => s.rule);
+    let rules = this.ruleLists.get(scoped);
+    if (!rules) this.ruleLists.set(scoped, (rules = scoped.map((s) => s.rule)));
     const located = locateToken(request, rules);
     if (!located) return { kind: 'anonymous' };
     const { token, location } = located;
     try {
-      const candidates = rules.filter((r) => locationsOf(r).some((l) => sameLocation(l, location)));
       const now = this.options.now();
       const cached = this.cache.get(token, now);
       const claimed = cached ? cached.payload : (decodeSegment(splitToken(token)[1]) as JWTPayload);
-      const issuerRules = candidates.filter((r) => r.issuer === claimed.iss);
+      // Rules for the token's issuer that look where the token was found.
+      const issuerRules: JwtRuleSpec[] = [];
+      for (const r of rules) if (r.issuer === claimed.iss && locationsOf(r).some((l) => sameLocation(l, location))) issuerRules.push(r);
       if (issuerRules.length === 0) throw new JwtError('ERR_JWT_ISSUER_NOT_CONFIGURED');
       const sourceKey = this.sourceKey(issuerRules[0]!);
       const verified = cached && cached.keySource === sourceKey ? cached.payload : await this.verify(token, sourceKey, now);

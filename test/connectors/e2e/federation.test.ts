@@ -42,6 +42,9 @@ describe('federated login through idgate', () => {
       bed.upstream.accounts.get('alice')!.disabled = false;
       bed.upstream.accounts.get('alice')!.groups = ['admins', 'devs'];
     }
+    // The family was revoked: even with the upstream account back, the token stays dead.
+    const again = await client.refreshTokenGrant(bed.rp, refreshed.refresh_token!).then(() => undefined, (caught: unknown) => caught);
+    expect((again as client.ResponseBodyError).error).toBe('invalid_grant');
   });
 
   it('OIDC upstream with allowedGroups: a person outside them gets a readable refusal page and an audit line', async () => {

@@ -76,14 +76,15 @@ function checkStatus(response: Element): void {
 
 /** Exactly one (possibly encrypted) assertion, and it is the Response's own child: no wrapping. */
 function checkSingleAssertion(response: Element): Element {
-  const found = [
-    ...descendants(response, NS.assertion, 'Assertion'),
-    ...descendants(response, NS.assertion, 'EncryptedAssertion'),
-  ];
+  // By local name in any namespace: node-saml selects assertions by local-name() too.
+  const found = [...walk(response)].filter(
+    (node): node is Element => isElement(node) && (node.localName === 'Assertion' || node.localName === 'EncryptedAssertion'),
+  );
   if (found.length === 0) throw refuse('the SAML response carries no assertion');
   if (found.length > 1) throw refuse(`the SAML response carries ${found.length} assertions; exactly one is accepted (signature wrapping)`);
   const assertion = found[0]!;
   if (assertion.parentNode !== response) throw refuse('the assertion is not a direct child of the Response (signature wrapping)');
+  if (assertion.namespaceURI !== NS.assertion) throw refuse('the assertion is not in the SAML 2.0 assertion namespace');
   return assertion;
 }
 

@@ -97,6 +97,15 @@ describe('saml attack corpus', () => {
     await refused(login.post(login.response(genuine + forged)), 'invalid_response', /carries 2 assertions/);
   });
 
+  it('refuses a forged assertion in a foreign namespace beside the signed one', async () => {
+    const login = await start();
+    const forged = login.assertion({ nameId: 'admin' })
+      .replace(/<(\/?)saml:/g, '<$1evil:')
+      .replace('xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"', 'xmlns:evil="urn:example:evil"');
+    expect(forged).toMatch(/^<evil:Assertion xmlns:evil="urn:example:evil"/);
+    await refused(login.post(login.response(forged + login.signed())), 'invalid_response', /carries 2 assertions/);
+  });
+
   it('refuses a lone signed assertion that is not a direct child of the Response', async () => {
     const login = await start();
     const xml = login.response(`<samlp:Extensions>${login.signed()}</samlp:Extensions>`);

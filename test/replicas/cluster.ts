@@ -11,7 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as client from 'openid-client';
-import { ADMIN, EXAMPLE_APP } from '../helpers/issuer.js';
+import { DEFAULT_TEST_CONFIG, EXAMPLE_APP } from '../helpers/issuer.js';
 
 export async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -87,24 +87,15 @@ export function postgresStorage(connectionString: string, schema: string): strin
   return `storage:\n  type: postgres\n  config:\n    connectionString: "${connectionString}"\n    schema: ${schema}\n`;
 }
 
-/** The config body every issuer replica shares: the storage section given, the example app, the password DB. */
+/**
+ * The config body every issuer replica shares: the test issuer's clients, connectors and password DB
+ * (DEFAULT_TEST_CONFIG), with the storage section given instead of memory and the web listener left to
+ * startReplica.
+ */
 export function issuerBody(storage: string, extra = ''): string {
-  return `${storage}logger:
-  level: warn
-oauth2:
-  skipApprovalScreen: true
-staticClients:
-  - id: ${EXAMPLE_APP.id}
-    name: Example App
-    secret: ${EXAMPLE_APP.secret}
-    redirectURIs: [${EXAMPLE_APP.redirectURI}]
-enablePasswordDB: true
-staticPasswords:
-  - email: ${ADMIN.email}
-    hash: "$2a$10$2b2cU8CPhOTaGrs1HRQuAueS7JTT5ZHsHSzYiFPm1leZck7Mc8T4W"
-    username: admin
-    userID: ${ADMIN.userId}
-${extra}`;
+  const shared = DEFAULT_TEST_CONFIG.replace('storage:\n  type: memory\n', storage).replace('web:\n  http: 127.0.0.1:0\n', '');
+  if (shared.includes('type: memory') || shared.includes('127.0.0.1:0')) throw new Error('DEFAULT_TEST_CONFIG changed shape; update issuerBody');
+  return `${shared}logger:\n  level: warn\n${extra}`;
 }
 
 export interface Balancer {

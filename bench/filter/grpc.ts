@@ -9,6 +9,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadAuthorizationProto, protoRoot } from '../../src/authz/transport/proto.js';
+import { loadavg } from 'node:os';
 import { benchKeys, fmt, percentile, startBenchFilter, typicalHeaders } from './setup.js';
 
 const RULES = Number(process.env.BENCH_RULES ?? 50);
@@ -66,6 +67,7 @@ async function loadAgainst(port: number, requests: object[]) {
 }
 
 const { jwks, sign } = await benchKeys('RS256');
+console.log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 shared cores)`);
 const tokens = await Promise.all(Array.from({ length: 100 }, (_, i) => sign(`user-${i}`)));
 // Paths spread over the policy's rules; 1 in 10 denied (no rule), as in a real mix.
 const itemRules = Math.ceil(RULES / 4); // every 4th rule allows GET /svc<n>/items/{*}

@@ -20,6 +20,7 @@ async function closedLoop(concurrency, seconds) {
   let done = 0;
   let errors = 0;
   let denied = 0;
+  const statuses = {};
   const end = performance.now() + seconds * 1000;
   let i = 0;
   async function lane() {
@@ -27,6 +28,7 @@ async function closedLoop(concurrency, seconds) {
       try {
         const status = await call(requests[i++ % requests.length]);
         if (status !== 200) denied++;
+        statuses[status] = (statuses[status] ?? 0) + 1;
         done++;
       } catch {
         errors++;
@@ -35,7 +37,7 @@ async function closedLoop(concurrency, seconds) {
   }
   const start = performance.now();
   await Promise.all(Array.from({ length: concurrency }, lane));
-  return { done, errors, denied, seconds: (performance.now() - start) / 1000 };
+  return { done, errors, denied, statuses, seconds: (performance.now() - start) / 1000 };
 }
 
 process.on('message', async (task) => process.send(await closedLoop(task.concurrency, task.seconds)));

@@ -8,6 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
 import { benchKeys, fmt, startBenchFilter } from './setup.js';
 
 const RULES = Number(process.env.BENCH_RULES ?? 50);
@@ -15,7 +16,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
-interface ClosedResult { done: number; errors: number; denied: number; seconds: number }
+interface ClosedResult { done: number; errors: number; denied: number; statuses: Record<string, number>; seconds: number }
 
 async function startNoop(): Promise<{ port: number; close(): void }> {
   const server = http.createServer((req, res) => {
@@ -51,6 +52,7 @@ async function loadAgainst(port: number, requests: object[]) {
 }
 
 const { jwks, sign } = await benchKeys('RS256');
+console.log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 shared cores)`);
 const tokens = await Promise.all(Array.from({ length: 100 }, (_, i) => sign(`user-${i}`)));
 const itemRules = Math.ceil(RULES / 4);
 const requests = tokens.map((token, i) => ({
@@ -72,7 +74,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const r = await loads[name].closed();
     rps[name].push(r.done / r.seconds);
     cpu[name].push(r.cpuUs);
-    console.log(`  round ${round + 1} ${name.padEnd(6)} ${fmt(r.done / r.seconds).padStart(8)} rps  ${fmt(r.cpuUs, 1).padStart(6)} µs server CPU/request  (errors ${r.errors}, non-200 ${r.denied})`);
+    console.log(`  round ${round + 1} ${name.padEnd(6)} ${fmt(r.done / r.seconds).padStart(8)} rps  ${fmt(r.cpuUs, 1).padStart(6)} µs server CPU/request  (errors ${r.errors}, statuses ${JSON.stringify(r.statuses)})`);
   }
 }
 const best = (l: number[]) => Math.max(...l);

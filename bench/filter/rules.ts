@@ -4,11 +4,13 @@
  * plus misses (denied after looking at every candidate), with a cached JWT.
  */
 import type { CheckInput } from '../../src/authz/check-input.js';
+import { loadavg } from 'node:os';
 import { benchKeys, fmt, startBenchFilter, typicalHeaders } from './setup.js';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 50_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const { jwks, sign } = await benchKeys('RS256');
+console.log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 shared cores)`);
 const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => sign(`user-${i}`)));
 
 function inputs(rules: number): CheckInput[] {

@@ -45,10 +45,10 @@ export function targetWorkload(input: CheckInput, fallback: TargetWorkload): Tar
       const eq = pair.indexOf('=');
       if (eq > 0) labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
     }
-    return { namespace, labels };
+    return { namespace, labels, key: `${namespace}\nraw:${ext.labels}` };
   }
   if (input.destinationLabels && Object.keys(input.destinationLabels).length > 0) return { namespace, labels: input.destinationLabels };
-  return ext?.namespace ? { namespace, labels: {} } : fallback;
+  return ext?.namespace ? { namespace, labels: {}, key: `${namespace}\n` } : fallback;
 }
 
 /** The original request URL without its query (which may hold a token), for WWW-Authenticate. */

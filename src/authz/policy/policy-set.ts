@@ -12,6 +12,8 @@ import { RuleIndex, ruleSegments, type CompiledRule } from './rule-index.js';
 export interface TargetWorkload {
   namespace: string;
   labels: Readonly<Record<string, string>>;
+  /** A cache key the caller already has (e.g. the raw context_extensions); derived when absent. */
+  key?: string;
 }
 
 export interface CompiledPolicy {
@@ -117,7 +119,7 @@ export class PolicySet {
 
   /** The policies that apply to a workload, cached per namespace + labels. */
   viewFor(target: TargetWorkload): WorkloadPolicy {
-    const key = `${target.namespace}\n${Object.entries(target.labels).sort().map(([k, v]) => `${k}=${v}`).join(',')}`;
+    const key = target.key ?? `${target.namespace}\n${Object.entries(target.labels).sort().map(([k, v]) => `${k}=${v}`).join(',')}`;
     const cached = this.views.get(key);
     if (cached) return cached;
     const view = this.buildView(target);

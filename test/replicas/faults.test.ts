@@ -57,8 +57,27 @@ async function logIn() {
 
 type Outcome = { status: number; body: Record<string, unknown> };
 
-/** Keeps `perReplica` userinfo requests in flight against every replica until `stop` resolves. */
-async function underLoad(accessToken: string, perReplica: number, during: () => Promise<void>): Promise<Outcome[]> {
+const BASIC = `Basic ${Buffer.from(`${EXAMPLE_APP.id}:${EXAMPLE_APP.secret}`).toString('base64')}`;
+
+/** One refresh_token grant; a 200 is reported with the sub of its ID token, so it can be checked like userinfo. */
+async function refresh(replica: Replica, token: string): Promise<Outcome> {
+  const response = await fetch(`${replica.origin}/dex/token`, {
+    method: 'POST',
+    headers: { authorization: BASIC, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }),
+  });
+  const body = (await response.json()) as Record<string, unknown>;
+  if (response.status !== 200) return { status: response.status, body };
+  const claims = JSON.parse(Buffer.from(String(body.id_token).split('.')[1]!, 'base64url').toString()) as { sub: string };
+  return { status: 200, body: { sub: claims.sub, refresh_token: body.refresh_token } };
+}
+
+/**
+ * Keeps `perReplica` userinfo requests in flight against every replica, and one refresh chain per
+ * refresh token (alternating replicas; after a 503 the same token is tried again, as a client would,
+ * within reuseInterval), until `during` resolves.
+ */
+async function underLoad(accessToken: string, perReplica: number, during: () => Promise<void>, refreshTokens: string[] = []): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   let running = true;
   const loop = async (replica: Replica) => {
@@ -67,7 +86,14 @@ async function underLoad(accessToken: string, perReplica: number, during: () => 
       outcomes.push({ status: response.status, body: (await response.json()) as Record<string, unknown> });
     }
   };
-  const loops = replicas.flatMap((replica) => Array.from({ length: perReplica }, () => loop(replica)));
+  const chain = async (token: string) => {
+    for (let n = 0; running; n++) {
+      const outcome = await refresh(replicas[n % replicas.length]!, token);
+      outcomes.push(outcome);
+      if (outcome.status === 200) token = String(outcome.body.refresh_token);
+    }
+  };
+  const loops = [...replicas.flatMap((replica) => Array.from({ length: perReplica }, () => loop(replica))), ...refreshTokens.map(chain)];
   try {
     await during();
   } finally {
@@ -91,13 +117,14 @@ describe('database faults with two replicas', () => {
   it('answers 503 or right while its connections are terminated, and recovers by itself', async () => {
     const tokens = await logIn();
     const sub = tokens.claims()!.sub;
+    const chains = [(await logIn()).refresh_token!, (await logIn()).refresh_token!];
     let terminated = 0;
-    const outcomes = await underLoad(tokens.access_token, 3, async () => {
+    const outcomes = await underLoad(tokens.access_token, 2, async () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       terminated = await terminateSchemaConnections(schema);
       await new Promise((resolve) => setTimeout(resolve, 500));
       for (const replica of replicas) await waitFor(`${replica.name} ready`, async () => ((await readiness(replica)) === 200 ? true : undefined));
-    });
+    }, chains);
     const unavailable = outcomes.filter((outcome) => outcome.status === 503).length;
     console.log(`pg_terminate_backend: ${terminated} connections terminated; ${outcomes.length} requests in flight around it: ${outcomes.length - unavailable} right, ${unavailable} x 503`);
     expect(terminated).toBeGreaterThan(0);
@@ -115,13 +142,7 @@ describe('database faults with two replicas', () => {
       await proxy.down();
       for (const replica of replicas) await waitFor(`${replica.name} not ready`, async () => ((await readiness(replica)) === 503 ? true : undefined));
       // A refresh while down is refused as unavailable, not as an invalid grant, and consumes nothing.
-      const refresh = await fetch(`${replicas[0]!.origin}/dex/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${EXAMPLE_APP.id}:${EXAMPLE_APP.secret}`).toString('base64')}` },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }),
-      });
-      expect(refresh.status).toBe(503);
-      expect(await refresh.json()).toMatchObject({ error: 'temporarily_unavailable' });
+        expect(await refresh(replicas[0]!, tokens.refresh_token!)).toMatchObject({ status: 503, body: { error: 'temporarily_unavailable' } });
       await proxy.up();
       for (const replica of replicas) await waitFor(`${replica.name} ready again`, async () => ((await readiness(replica)) === 200 ? true : undefined), 30_000);
     });

@@ -1,17 +1,13 @@
 /**
- * The audit trail: one JSON line per decision, written asynchronously (a buffered non-blocking stream,
- * never a synchronous write on the hot path). Lines never carry tokens: the path is logged without its
+ * The audit trail: one JSON line per decision, written asynchronously (see audit-sink.ts: never a
+ * synchronous write on the hot path). Lines never carry tokens: the path is logged without its
  * query string. Requests matched by AUDIT policies are marked.
  */
-import { pino } from 'pino';
+import { BufferedAuditSink, type AuditSink } from './audit-sink.js';
 import type { CheckInput, CheckResult } from './check-input.js';
 import { stripQuery } from './policy/normalize-path.js';
 
-export interface AuditSink {
-  write(line: string): void;
-  flush?(): void;
-  end?(): void;
-}
+export type { AuditSink } from './audit-sink.js';
 
 export interface AuditLine {
   time: string;
@@ -34,14 +30,9 @@ export interface AuditLine {
   shadow?: CheckResult['shadow'];
 }
 
-/** stdout (fd 1) or a file, through pino's non-blocking SonicBoom stream. */
+/** stdout (fd 1) or a file, buffered and written asynchronously. */
 export function openAuditSink(file?: string): AuditSink {
-  const stream = pino.destination({ dest: file ?? 1, sync: false, minLength: 4096, mkdir: true });
-  return {
-    write: (line) => void stream.write(line),
-    flush: () => stream.flushSync?.(),
-    end: () => stream.end(),
-  };
+  return BufferedAuditSink.open(file);
 }
 
 export function auditLine(input: CheckInput, result: CheckResult, latencyUs: number, now: number): AuditLine {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peerIdentityFrom } from '../../src/authz/peer/spiffe.js';
 import { parseXfcc, trustedXfccUri } from '../../src/authz/peer/xfcc.js';
 import { startFilterFixture, type FilterFixture } from './helpers/filter-fixture.js';
-import { ExtAuthzClient, outcomeOf } from './helpers/grpc-client.js';
+import { ExtAuthzClient, checkRequest, outcomeOf } from './helpers/grpc-client.js';
 import { httpCheck } from './helpers/http-client.js';
 import { jwksOf, mint, testKey, type TestKey } from './helpers/tokens.js';
 
@@ -41,7 +41,9 @@ spec:
   rules:
   - to: [{ operation: { paths: ["/open/*"] } }]
   - from: [{ source: { principals: ["cluster.local/ns/frontend/sa/web"] } }]
-    to: [{ operation: { paths: ["/mtls/*"] } }]${extraRule}
+    to: [{ operation: { paths: ["/mtls/*"] } }]
+  - to: [{ operation: { paths: ["/meta"] } }]
+    when: [{ key: "experimental.envoy.filters.http.jwt_authn[verified]", values: ["yes"] }]${extraRule}
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -105,6 +107,15 @@ describe('allow response', () => {
     const outcome = await httpCheck(fixture.filter.httpPort!, 'envoy-http', { path: '/open/x', headers: { authorization: `Bearer ${token}` } });
     expect(outcome.status).toBe(200);
     expect(outcome.headers['x-envoy-auth-headers-to-remove']).toBe('authorization');
+  });
+});
+
+describe('dynamic metadata conditions', () => {
+  it('matches experimental.envoy.filters.* against metadata_context, and fails without it', async () => {
+    const request = checkRequest({ path: '/meta' }) as { attributes: Record<string, unknown> };
+    expect(outcomeOf(await client.check(request)).status).toBe(403);
+    request.attributes.metadata_context = { filter_metadata: { 'envoy.filters.http.jwt_authn': { fields: { verified: { stringValue: 'yes' } } } } };
+    expect(outcomeOf(await client.check(request)).status).toBe(200);
   });
 });
 
@@ -179,6 +190,21 @@ describe('policy reload', () => {
     await fixture.filter.reload();
     expect(outcomeOf(await client.check({ path: '/new/x' })).status).toBe(200);
     expect(await fixture.registry.getSingleMetricAsString('idgate_filter_policy_reloads_total')).toMatch(/result="error"\} 1/);
+  });
+});
+
+describe('policy watch', () => {
+  it('reloads by itself when a policy file changes', async () => {
+    const watched = await startFilterFixture(policies(JSON.stringify(jwksOf(key))), { watch: true });
+    try {
+      const status = async () => (await watched.filter.check({ transport: 'grpc', requestId: 'w', method: 'GET', host: 'h', path: '/watched', scheme: 'http', headers: {} })).status;
+      expect(await status()).toBe(403);
+      await writeFile(join(watched.dir, 'more.yaml'), 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: more, namespace: default }\nspec: { rules: [{ to: [{ operation: { paths: ["/watched"] } }] }] }\n');
+      for (let i = 0; i < 50 && (await status()) !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await status()).toBe(200);
+    } finally {
+      await watched.close();
+    }
   });
 });
 

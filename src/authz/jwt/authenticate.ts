@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
+import { parseDuration } from '../../config/duration.js';
 import type { VerificationKeySet } from '../../keys/keyset.js';
 import type { FilterConfig, JwsAlgorithm, JwtRuleSpec } from '../config.js';
 import type { ScopedJwtRule } from '../policy/policy-set.js';
@@ -84,6 +85,8 @@ export class Authenticator {
       wanted.add(key);
       if (this.sources.has(key)) continue;
       const options = this.sourceOptions();
+      const timeout = rule.timeout === undefined ? undefined : parseDuration(rule.timeout);
+      if (timeout !== undefined) options.fetchTimeoutMs = timeout; // the jwtRule's own JWKS fetch timeout
       const source = key.startsWith('issuer:')
         ? KeySource.inProcess(key, this.options.keySet!, options)
         : rule.jwks

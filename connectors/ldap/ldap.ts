@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { Client, InvalidCredentialsError, type Entry } from 'ldapts';
+import { Client, InvalidCredentialsError, SizeLimitExceededError, type Entry } from 'ldapts';
 import {
   ConnectorError,
   registerConnector,
@@ -131,16 +131,21 @@ export class LDAPConnector implements PasswordConnector, RefreshConnector {
       ...(search.preferredUsernameAttr ? [search.preferredUsernameAttr] : []),
       ...(this.config.groupSearch?.userMatchers.map((matcher) => matcher.userAttr) ?? []),
     ].filter((attribute) => attribute.toUpperCase() !== 'DN');
-    const { searchEntries } = await client.search(search.baseDN, {
-      scope: search.scope,
-      filter: equalityFilter(search.username, username, search.filter),
-      attributes: [...new Set(attributes)],
-      sizeLimit: 2,
-    });
-    if (searchEntries.length > 1) {
-      throw new ConnectorError('misconfigured', `the user search matched several entries for "${username}"; make userSearch more specific`);
+    const several = () =>
+      new ConnectorError('misconfigured', `the user search matched several entries for "${username}"; make userSearch more specific`);
+    try {
+      const { searchEntries } = await client.search(search.baseDN, {
+        scope: search.scope,
+        filter: equalityFilter(search.username, username, search.filter),
+        attributes: [...new Set(attributes)],
+        sizeLimit: 2,
+      });
+      if (searchEntries.length > 1) throw several();
+      return searchEntries[0];
+    } catch (error) {
+      if (error instanceof SizeLimitExceededError) throw several();
+      throw error;
     }
-    return searchEntries[0];
   }
 
   private async identity(client: Client, _scopes: Scopes, username: string, entry: Entry): Promise<Identity> {

@@ -150,6 +150,15 @@ describe('ldap connector: login', () => {
     expect((await connector.login(scopes, 'alice', 'alice-password'))?.groups).toEqual(['ldap:admins']);
   });
 
+  it('refuses a username that matches several entries instead of taking the first', async () => {
+    await slapd.ldapadd(`dn: ou=contractors,${SUFFIX}\nobjectClass: organizationalUnit\nou: contractors\n\n` +
+      `dn: uid=alice,ou=contractors,${SUFFIX}\nobjectClass: inetOrgPerson\nuid: alice\ncn: Other Alice\nsn: A\nmail: other-alice@example.org\nuserPassword: other-password\n`);
+    const connector = await open({ userSearch: { ...(baseConfig().userSearch as object), baseDN: SUFFIX } });
+    const error = await refusal(connector.login(scopes, 'alice', 'other-password'));
+    expect(error.code).toBe('misconfigured');
+    expect(error.message).toMatch(/matched several entries for "alice"/);
+  });
+
   it('reports a wrong service account as a misconfiguration, not as a wrong password', async () => {
     const connector = await open({ bindPW: 'not-the-admin-password' });
     const error = await refusal(connector.login(scopes, 'alice', 'alice-password'));

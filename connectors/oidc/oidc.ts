@@ -61,7 +61,7 @@ export class OIDCConnector implements CallbackConnector, RefreshConnector {
     if (redirectURI !== callbackURL) {
       throw new ConnectorError('misconfigured', `redirectURI ${redirectURI} is not this connector's callback ${callbackURL}`);
     }
-    const configuration = await this.upstream.configuration();
+    const configuration = await this.discovered();
     const verifier = client.randomPKCECodeVerifier();
     const nonce = client.randomNonce();
     const requested = [...this.scopes];
@@ -87,7 +87,7 @@ export class OIDCConnector implements CallbackConnector, RefreshConnector {
     request: { url: URL; body?: Record<string, string> },
   ): Promise<Identity> {
     const login = decode<LoginState>(connectorData, 'login state');
-    const configuration = await this.upstream.configuration();
+    const configuration = await this.discovered();
     let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
     try {
       // redirect_uri at the token endpoint must be what was sent, whatever host the callback reached.
@@ -101,7 +101,7 @@ export class OIDCConnector implements CallbackConnector, RefreshConnector {
         idTokenExpected: true,
       });
     } catch (error) {
-      throw upstreamError(error, 'login');
+      throw this.failed(error, 'login');
     }
     const claims = tokens.claims() as Claims | undefined;
     if (!claims) throw new ConnectorError('invalid_response', 'the identity provider sent no ID token');
@@ -116,12 +116,12 @@ export class OIDCConnector implements CallbackConnector, RefreshConnector {
     if (!session.refreshToken) {
       throw new ConnectorError('access_denied', 'the identity provider issued no refresh token at login, so the session cannot be refreshed');
     }
-    const configuration = await this.upstream.configuration();
+    const configuration = await this.discovered();
     let tokens: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
       tokens = await client.refreshTokenGrant(configuration, session.refreshToken);
     } catch (error) {
-      throw upstreamError(error, 'refresh');
+      throw this.failed(error, 'refresh');
     }
     const idClaims = tokens.claims() as Claims | undefined;
     if (idClaims && idClaims.sub !== session.sub) {
@@ -142,6 +142,23 @@ export class OIDCConnector implements CallbackConnector, RefreshConnector {
     };
   }
 
+  private async discovered() {
+    try {
+      return await this.upstream.configuration();
+    } catch (error) {
+      throw this.failed(error, 'discovery');
+    }
+  }
+
+  /** The ConnectorError for the person; operators also get a log line when the upstream is unreachable. */
+  private failed(error: unknown, step: string): ConnectorError {
+    const refused = upstreamError(error, step);
+    if (refused.code === 'upstream_unavailable' || refused.code === 'upstream_error') {
+      this.context.logger.warn({ connector: this.context.id, step, err: refused.message }, 'oidc upstream failed');
+    }
+    return refused;
+  }
+
   /** Merges /userinfo over the ID token's claims when getUserInfo is set; `sub` must match. */
   private async withUserInfo(configuration: client.Configuration, accessToken: string, claims: Claims): Promise<Claims> {
     if (!this.config.getUserInfo) return claims;
@@ -149,7 +166,7 @@ export class OIDCConnector implements CallbackConnector, RefreshConnector {
       const userinfo = await client.fetchUserInfo(configuration, accessToken, String(claims.sub));
       return { ...claims, ...userinfo };
     } catch (error) {
-      throw upstreamError(error, 'userinfo');
+      throw this.failed(error, 'userinfo');
     }
   }
 }

@@ -58,6 +58,20 @@ describe('authorization_code grant refusals', () => {
     expect(server.audit.events.some((e) => e.event === 'session_revoked' && e.reason === 'code_reused')).toBe(true);
   });
 
+  it('lets exactly one of several concurrent redemptions through, and revokes what it issued', async () => {
+    const seeded = await server.seedCode();
+    const responses = await Promise.all([redeem(seeded), redeem(seeded), redeem(seeded), redeem(seeded)]);
+    const statuses = responses.map((response) => response.status).sort();
+    expect(statuses).toEqual([200, 400, 400, 400]);
+    const winner = responses.find((response) => response.status === 200)!;
+    const tokens = (await winner.json()) as { refresh_token: string };
+    expect(await server.ctx.storage.revocations.get(`sid:${seeded.record.sessionId}`)).toMatchObject({ kind: 'sid' });
+    const refresh = await server.post('/token', {
+      grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: 'web', client_secret: 'web secret',
+    });
+    await expectError(refresh, 400, 'invalid_grant');
+  });
+
   it('refuses an expired code', async () => {
     const seeded = await server.seedCode({ expiresAt: server.clock() + 60_000 });
     server.clock.advance(60_000);

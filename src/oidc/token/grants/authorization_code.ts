@@ -3,7 +3,7 @@
  * is taken atomically, so it is single-use; a code presented again revokes everything it issued.
  */
 import { hashToken } from '../../../storage/secrets.js';
-import type { AuthCode, Client, UsedId } from '../../../storage/storage.js';
+import { AlreadyExistsError, type AuthCode, type Client, type UsedId } from '../../../storage/storage.js';
 import type { GrantedSession } from '../../claims.js';
 import type { IssuerContext } from '../../context.js';
 import { OAuthError } from '../../errors.js';
@@ -23,20 +23,31 @@ interface RedeemedCodeMarker extends UsedId {
 
 const markerId = (codeHash: string) => `code:${codeHash}`;
 
-/** Takes the code (single use); a code that was already redeemed revokes its session. */
+/**
+ * Redeems the code once. The redeemed-marker is claimed before the code is taken: of two concurrent
+ * redemptions exactly one claims it, and the other is treated as reuse and revokes the session at once
+ * (the winner's refresh family is then refused too, since refresh checks the session's revocation).
+ */
 async function redeemCode(ctx: IssuerContext, code: string): Promise<AuthCode> {
   const codeHash = hashToken(code);
-  const record = await ctx.storage.authCodes.take(codeHash);
-  if (record) {
+  const pending = await ctx.storage.authCodes.get(codeHash);
+  if (pending) {
     const marker: RedeemedCodeMarker = {
       id: markerId(codeHash),
-      expiresAt: record.expiresAt,
-      sessionId: record.sessionId,
-      clientId: record.clientId,
-      userId: record.identity.userId,
+      expiresAt: pending.expiresAt,
+      sessionId: pending.sessionId,
+      clientId: pending.clientId,
+      userId: pending.identity.userId,
     };
-    await ctx.storage.usedIds.create(marker);
-    return record;
+    const claimed = await ctx.storage.usedIds.create(marker).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof AlreadyExistsError) return false;
+        throw error;
+      },
+    );
+    const record = claimed ? await ctx.storage.authCodes.take(codeHash) : undefined;
+    if (record) return record;
   }
   const marker = (await ctx.storage.usedIds.get(markerId(codeHash))) as RedeemedCodeMarker | undefined;
   if (marker) {

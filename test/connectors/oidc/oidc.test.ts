@@ -42,14 +42,18 @@ async function login(connector: OIDCConnector, options: { offline?: boolean; acc
 }
 
 /** A token endpoint in front of the real one that rewrites the ID token (re-signed with the upstream's key unless `breakSignature`). */
-async function tamperingTokenEndpoint(change: { claims?: Record<string, unknown>; breakSignature?: boolean }): Promise<string> {
+async function tamperingTokenEndpoint(
+  change: { claims?: Record<string, unknown>; breakSignature?: boolean },
+  seen: Array<{ authorization?: string; body: string }> = [],
+): Promise<string> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', async () => {
+      seen.push({ authorization: req.headers.authorization, body: Buffer.concat(chunks).toString('utf8') });
       const upstream = await fetch(`${idp.issuer}/token`, {
         method: 'POST',
-        headers: { 'content-type': req.headers['content-type']!, authorization: req.headers.authorization ?? '' },
+        headers: { 'content-type': req.headers['content-type']!, ...(req.headers.authorization && { authorization: req.headers.authorization }) },
         body: Buffer.concat(chunks),
       });
       const body = (await upstream.json()) as { id_token?: string };
@@ -148,6 +152,38 @@ describe('oidc connector: login through a real upstream', () => {
     expect(error.message).toMatch(/"Bob" is not a member of any group allowed/);
     const identity = await (await login(await open(config))).identity();
     expect(identity.groups).toEqual(['corp:admins']);
+  });
+
+  it('sends promptType when offline_access is asked for, and acrValues', async () => {
+    const connector = await open({ promptType: 'login', acrValues: ['urn:example:mfa', 'urn:example:pwd'] });
+    const offline = new URL((await connector.loginURL({ ...scopes, offlineAccess: true }, CALLBACK, 's')).url).searchParams;
+    expect(offline.get('prompt')).toBe('login');
+    expect(offline.get('scope')).toBe('openid profile email offline_access');
+    expect(offline.get('acr_values')).toBe('urn:example:mfa urn:example:pwd');
+    const online = new URL((await connector.loginURL(scopes, CALLBACK, 's')).url).searchParams;
+    expect(online.get('prompt')).toBeNull();
+    expect(online.get('scope')).toBe('openid profile email');
+  });
+
+  it('uses userIDKey as the user ID, and claimMapping.groups when the groups claim is missing or overridden', async () => {
+    const mapped = await open({ userIDKey: 'email', insecureEnableGroups: true, claimMapping: { groups: 'preferred_username' } });
+    const alice = await (await login(mapped)).identity();
+    expect(alice.userId).toBe('alice@example.com');
+    expect(alice.groups).toEqual(['alice']); // no groups scope asked: no groups claim, the mapping is used
+    const standard = { insecureEnableGroups: true, scopes: ['profile', 'email', 'groups'], claimMapping: { groups: 'preferred_username' } };
+    expect((await (await login(await open(standard))).identity()).groups).toEqual(['admins', 'devs']);
+    expect((await (await login(await open({ ...standard, overrideClaimMapping: true }))).identity()).groups).toEqual(['alice']);
+  });
+
+  it('sends the client secret in the body with basicAuthUnsupported, else with HTTP Basic', async () => {
+    const seen: Array<{ authorization?: string; body: string }> = [];
+    const tokenURL = await tamperingTokenEndpoint({ claims: {} }, seen);
+    await (await login(await open({ basicAuthUnsupported: true, providerDiscoveryOverrides: { tokenURL } }))).identity();
+    expect(seen.pop()).toEqual({ authorization: undefined, body: expect.stringContaining(`client_secret=${idp.clientSecret}`) });
+    await (await login(await open({ providerDiscoveryOverrides: { tokenURL } }))).identity();
+    const basic = seen.pop()!;
+    expect(basic.authorization).toMatch(/^Basic /);
+    expect(basic.body).not.toContain('client_secret');
   });
 
   it('builds groups with newGroupFromClaims and filters with filterGroupClaims', async () => {

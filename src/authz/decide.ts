@@ -3,7 +3,7 @@
  * (RequestAuthentication) -> AuthorizationPolicy (DENY, then ALLOW; AUDIT marks; dry-run shadows) ->
  * CheckResult. One instance per filter; the policy set is swapped atomically on reload.
  */
-import type { CheckInput, CheckResult } from './check-input.js';
+import type { CheckInput, CheckResult, HeaderToSet } from './check-input.js';
 import type { FilterConfig } from './config.js';
 import { upstreamMutation } from './identity-headers.js';
 import type { Authentication } from './jwt/authenticate.js';
@@ -31,8 +31,18 @@ export interface PreparedRequest {
   early?: CheckResult;
 }
 
-function deny(status: 401 | 403, reason: string, body: string, extra: Partial<CheckResult> = {}): CheckResult {
-  return { decision: 'deny', status, reason, body, headers: [], headersToRemove: [], queryParametersToRemove: [], ...extra };
+/** Every result has the same shape (all optional fields present), which keeps property access monomorphic. */
+function newResult(decision: CheckResult['decision'], status: CheckResult['status'], reason: string, body: string, headers: HeaderToSet[] = []): CheckResult {
+  return {
+    decision, status, reason, body, headers, headersToRemove: [], queryParametersToRemove: [],
+    policy: undefined, rule: undefined, peerPrincipal: undefined, requestPrincipal: undefined, audit: undefined, shadow: undefined,
+  };
+}
+
+function deny(status: 401 | 403, reason: string, body: string, headers: HeaderToSet[] = [], peer?: PeerIdentity): CheckResult {
+  const result = newResult('deny', status, reason, body, headers);
+  if (peer) result.peerPrincipal = peer.principal;
+  return result;
 }
 
 /** Target workload: context_extensions `namespace` and `labels` ("k=v,k2=v2"), else Envoy's destination labels, else the default. */
@@ -96,17 +106,15 @@ export class DecisionEngine {
     const prepared: PreparedRequest = { target, view, auth };
     if (peer) prepared.peer = peer;
     if (auth.kind === 'failed') {
-      prepared.early = deny(auth.error.status, auth.error.status === 403 ? 'jwt_audience' : 'jwt_invalid', auth.error.message, {
-        headers: [{ name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="invalid_token"` }],
-        ...(peer ? { peerPrincipal: peer.principal } : {}),
-      });
+      prepared.early = deny(auth.error.status, auth.error.status === 403 ? 'jwt_audience' : 'jwt_invalid', auth.error.message, [
+        { name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="invalid_token"` },
+      ], peer);
       return prepared;
     }
     if (auth.kind === 'authenticated' && this.revocations && isTokenRevoked(this.revocations, auth.payload)) {
-      prepared.early = deny(401, 'token_revoked', 'the token was revoked', {
-        headers: [{ name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="invalid_token", error_description="the token was revoked"` }],
-        ...(peer ? { peerPrincipal: peer.principal } : {}),
-      });
+      prepared.early = deny(401, 'token_revoked', 'the token was revoked', [
+        { name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="invalid_token", error_description="the token was revoked"` },
+      ], peer);
       return prepared;
     }
     prepared.attributes = this.attributes(input, peer, auth);
@@ -158,45 +166,47 @@ export class DecisionEngine {
     if (prepared.early) return prepared.early;
     const { view, auth } = prepared;
     const attributes = prepared.attributes!;
-    const marks: Partial<CheckResult> = {};
-    if (prepared.peer) marks.peerPrincipal = prepared.peer.principal;
-    if (attributes.requestPrincipal !== undefined) marks.requestPrincipal = attributes.requestPrincipal;
-    if (view.audit.size > 0) {
-      const audit = view.audit.matchingPolicies(attributes);
-      if (audit.length > 0) marks.audit = audit;
-    }
-    if (view.dryRunDeny.size > 0 || view.hasDryRunAllow) marks.shadow = shadowDecision(view, attributes);
+    let result: CheckResult;
     const denied = view.deny.firstMatch(attributes);
     if (denied) {
-      marks.policy = denied.policy;
-      marks.rule = denied.index;
-      return this.rbacDeny(input, auth, 'denied_by_policy', marks);
+      result = this.rbacDeny(input, auth, 'denied_by_policy');
+      result.policy = denied.policy;
+      result.rule = denied.index;
+    } else if (!view.hasAllow) {
+      result = this.allow(input, prepared, 'no_allow_policies');
+    } else {
+      const allowed = view.allow.firstMatch(attributes);
+      if (allowed) {
+        result = this.allow(input, prepared, 'allowed');
+        result.policy = allowed.policy;
+        result.rule = allowed.index;
+      } else {
+        result = this.rbacDeny(input, auth, 'no_allow_match');
+      }
     }
-    if (!view.hasAllow) return this.allow(input, prepared, 'no_allow_policies', undefined, marks);
-    const allowed = view.allow.firstMatch(attributes);
-    if (!allowed) return this.rbacDeny(input, auth, 'no_allow_match', marks);
-    return this.allow(input, prepared, 'allowed', allowed, marks);
+    if (prepared.peer) result.peerPrincipal = prepared.peer.principal;
+    if (attributes.requestPrincipal !== undefined) result.requestPrincipal = attributes.requestPrincipal;
+    if (view.audit.size > 0) {
+      const audit = view.audit.matchingPolicies(attributes);
+      if (audit.length > 0) result.audit = audit;
+    }
+    if (view.dryRunDeny.size > 0 || view.hasDryRunAllow) result.shadow = shadowDecision(view, attributes);
+    return result;
   }
 
   /** RBAC denial: Istio's 403, or a 401 challenge for a tokenless request when challengeAnonymous is set. */
-  private rbacDeny(input: CheckInput, auth: Authentication, reason: string, extra: Partial<CheckResult>): CheckResult {
+  private rbacDeny(input: CheckInput, auth: Authentication, reason: string): CheckResult {
     if (this.config.challengeAnonymous && auth.kind === 'anonymous') {
-      return deny(401, reason, 'Jwt is missing', { ...extra, headers: [{ name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}"` }] });
+      return deny(401, reason, 'Jwt is missing', [{ name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}"` }]);
     }
-    return deny(403, reason, RBAC_DENIED_BODY, extra);
+    return deny(403, reason, RBAC_DENIED_BODY);
   }
 
-  private allow(input: CheckInput, prepared: PreparedRequest, reason: string, rule: { policy: string; index: number } | undefined, marks: Partial<CheckResult>): CheckResult {
+  private allow(input: CheckInput, prepared: PreparedRequest, reason: string): CheckResult {
     const mutation = upstreamMutation(input, this.config.identityHeaderPrefix, prepared.peer, prepared.auth);
-    const result: CheckResult = {
-      ...marks,
-      decision: 'allow', status: 200, reason, body: '',
-      headers: mutation.headers, headersToRemove: mutation.headersToRemove, queryParametersToRemove: mutation.queryParametersToRemove,
-    };
-    if (rule) {
-      result.policy = rule.policy;
-      result.rule = rule.index;
-    }
+    const result = newResult('allow', 200, reason, '', mutation.headers);
+    result.headersToRemove = mutation.headersToRemove;
+    result.queryParametersToRemove = mutation.queryParametersToRemove;
     return result;
   }
 }

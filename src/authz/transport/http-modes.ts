@@ -76,8 +76,12 @@ export function checkInputFromHttp(mode: Exclude<TransportKind, 'grpc' | 'explai
     host,
     path,
     scheme,
-    headers: { ...headers, ':authority': host, ':method': method, ':path': path },
+    headers,
   };
+  // flattenHeaders made a fresh object: the pseudo-headers Envoy would send are added in place.
+  headers[':authority'] = host;
+  headers[':method'] = method;
+  headers[':path'] = path;
   const port = portOf(host, scheme);
   if (port !== undefined) input.destinationPort = port;
   if (trusted) {

@@ -199,7 +199,9 @@ export class DecisionEngine {
     if (this.config.challengeAnonymous && auth.kind === 'anonymous') {
       return deny(401, reason, 'Jwt is missing', [{ name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}"` }]);
     }
-    return deny(403, reason, RBAC_DENIED_BODY);
+    // RFC 6750: a valid token that does not grant the request is "insufficient_scope".
+    const challenge = auth.kind === 'authenticated' ? [{ name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="insufficient_scope"` }] : [];
+    return deny(403, reason, RBAC_DENIED_BODY, challenge);
   }
 
   private allow(input: CheckInput, prepared: PreparedRequest, reason: string): CheckResult {

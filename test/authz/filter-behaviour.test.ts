@@ -212,6 +212,7 @@ describe('challengeAnonymous', () => {
   it("keeps Istio's 403 for a tokenless denial by default", async () => {
     const outcome = outcomeOf(await client.check({ path: '/closed' }));
     expect(outcome).toMatchObject({ status: 403, body: 'RBAC: access denied' });
+    expect(outcome.headers['www-authenticate']).toBeUndefined();
   });
 
   it('answers 401 with a Bearer challenge when enabled, but 403 for a denied token holder', async () => {
@@ -222,7 +223,9 @@ describe('challengeAnonymous', () => {
       expect(anonymous).toMatchObject({ status: 401, grpcCode: 16, body: 'Jwt is missing' });
       expect(anonymous.headers['www-authenticate']).toBe('Bearer realm="http://app.example.com/closed"');
       const token = await mint(key, { iss: ISS, sub: 'alice' });
-      expect(outcomeOf(await otherClient.check({ path: '/closed', headers: { authorization: `Bearer ${token}` } })).status).toBe(403);
+      const forbidden = outcomeOf(await otherClient.check({ path: '/closed', headers: { authorization: `Bearer ${token}` } }));
+      expect(forbidden).toMatchObject({ status: 403, grpcCode: 7, body: 'RBAC: access denied' });
+      expect(forbidden.headers['www-authenticate']).toBe('Bearer realm="http://app.example.com/closed", error="insufficient_scope"');
     } finally {
       otherClient.close();
       await other.close();

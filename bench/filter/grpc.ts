@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadAuthorizationProto, protoRoot } from '../../src/authz/transport/proto.js';
 import { loadavg } from 'node:os';
-import { benchKeys, fmt, percentile, startBenchFilter, typicalHeaders } from './setup.js';
+import { MemoryAuditSink, benchKeys, fmt, percentile, startBenchFilter, typicalHeaders } from './setup.js';
 
 const RULES = Number(process.env.BENCH_RULES ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -74,7 +74,8 @@ const itemRules = Math.ceil(RULES / 4); // every 4th rule allows GET /svc<n>/ite
 const requests = tokens.map((token, i) => checkRequest(token, i % 10 === 9 ? `/svc${i % RULES}/nothing` : `/svc${(i % itemRules) * 4}/items/${i}?page=2`));
 
 const noop = await startNoopServer();
-const filter = await startBenchFilter(RULES, jwks, { grpc: '127.0.0.1:0' });
+const audit = new MemoryAuditSink();
+const filter = await startBenchFilter(RULES, jwks, { grpc: '127.0.0.1:0' }, audit);
 const noopLoad = await loadAgainst(noop.port, requests);
 const filterLoad = await loadAgainst(filter.grpcPort!, requests);
 
@@ -98,11 +99,16 @@ console.log(`throughput ratio filter/noop, server CPU per request (least of ${RO
 console.log(`open loop at ${RATE} rps for ${SECONDS}s, client-observed latency (ms):`);
 console.log('           p50     p90     p99     p99.9   max');
 for (const [name, load] of [['noop', noopLoad], ['filter', filterLoad]] as const) {
+  audit.recording = name === 'filter';
   const r = await load.open();
+  audit.recording = false;
   const sorted = r.latencies.sort((a, b) => a - b);
   const cols = [50, 90, 99, 99.9].map((p) => fmt(percentile(sorted, p), 3).padStart(7));
   console.log(`  ${name.padEnd(7)}${cols.join(' ')} ${fmt(sorted[sorted.length - 1] ?? NaN, 3).padStart(7)}   (${fmt(sorted.length / r.seconds)} rps achieved, errors ${r.errors})`);
 }
+const serverSide = audit.lines.map((line) => (JSON.parse(line) as { latencyUs: number }).latencyUs / 1000).sort((a, b) => a - b);
+console.log(`  filter, server side (decode to response, from its audit lines):`);
+console.log(`         ${[50, 90, 99, 99.9].map((p) => fmt(percentile(serverSide, p), 3).padStart(7)).join(' ')} ${fmt(serverSide[serverSide.length - 1] ?? NaN, 3).padStart(7)}   (${fmt(serverSide.length)} decisions)`);
 noopLoad.stop();
 filterLoad.stop();
 noop.close();

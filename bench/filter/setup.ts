@@ -10,7 +10,7 @@ import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { Registry } from 'prom-client';
 import { parseFilterConfig, type FilterConfigInput } from '../../src/authz/config.js';
 import { startFilter, type RunningFilter } from '../../src/authz/index.js';
-import { openAuditSink } from '../../src/authz/audit.js';
+import { openAuditSink, type AuditSink } from '../../src/authz/audit.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 
 export const ISSUER = 'https://issuer.bench';
@@ -59,14 +59,23 @@ ${rules.join('\n')}
 `;
 }
 
-export async function startBenchFilter(ruleCount: number, jwks: string, config: Partial<FilterConfigInput> = {}): Promise<RunningFilter> {
+/** Audit lines kept in memory (still one JSON line per decision), so a bench can read server-side latency. */
+export class MemoryAuditSink implements AuditSink {
+  lines: string[] = [];
+  recording = false;
+  write(line: string): void {
+    if (this.recording) this.lines.push(line);
+  }
+}
+
+export async function startBenchFilter(ruleCount: number, jwks: string, config: Partial<FilterConfigInput> = {}, auditSink: AuditSink = openAuditSink('/dev/null')): Promise<RunningFilter> {
   const dir = await mkdtemp(join(tmpdir(), 'idgate-bench-'));
   await writeFile(join(dir, 'policies.yaml'), policyYaml(ruleCount, jwks));
   return startFilter({
     config: parseFilterConfig({ policies: [dir], watch: false, defaultWorkload: { namespace: 'shop' }, ...config }),
     logger: silentLogger(),
     registry: new Registry(),
-    auditSink: openAuditSink('/dev/null'),
+    auditSink,
   });
 }
 

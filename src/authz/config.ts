@@ -31,11 +31,15 @@ const workloadSchema = z.strictObject({
   labels: z.record(z.string(), z.string()).default({}),
 });
 
+const listenAddress = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, { message: 'not a listen address (use host:port, e.g. 127.0.0.1:9191)' });
+
 export const filterConfigSchema = z.strictObject({
   /** gRPC ext_authz listener (envoy.service.auth.v3.Authorization), host:port. */
-  grpc: z.string().optional(),
+  grpc: listenAddress.optional(),
   /** HTTP listener for Envoy HTTP ext_authz, nginx auth_request and Traefik ForwardAuth, host:port. */
-  http: z.string().optional(),
+  http: listenAddress.optional(),
   /** Istio YAML / native RBAC files or directories. */
   policies: z.array(z.string()).default([]),
   /** Istio's root namespace: policies there apply mesh-wide. */

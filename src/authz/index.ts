@@ -102,7 +102,8 @@ export async function startFilter(options: StartFilterOptions): Promise<RunningF
   } };
   try {
     if (config.grpc) {
-      const grpc = await startGrpcServer(config.grpc.replace(/^0\.0\.0\.0:/, '0.0.0.0:'), handler, logger);
+      const { host, port } = parseListenAddress(config.grpc);
+      const grpc = await startGrpcServer(`${host.includes(':') ? `[${host}]` : host}:${port}`, handler, logger);
       running.grpcPort = grpc.port;
       closers.push(() => grpc.close());
       logger.info({ port: grpc.port }, 'ext_authz gRPC listening');

@@ -24,6 +24,7 @@ describe('filter config', () => {
     expect(() => parseFilterConfig({ clockSkwe: '1m' } as never)).toThrow(/clockSkwe/);
     expect(() => parseFilterConfig({ algorithms: ['none'] } as never)).toThrow();
     expect(() => parseFilterConfig({ clockSkew: 'soon' })).toThrow(/not a duration/);
+    expect(() => parseFilterConfig({ grpc: '9191' })).toThrow(/not a listen address/);
   });
 });
 

@@ -77,24 +77,20 @@ export async function startFilter(options: StartFilterOptions): Promise<RunningF
   const recorder = new DecisionRecorder(metrics, sink, now);
   const handler = { check: (input: CheckInput) => engine.check(input), record: recorder.record.bind(recorder) };
 
-  let reloading: Promise<void> | undefined;
-  const reload = async (): Promise<void> => {
-    while (reloading) await reloading;
-    reloading = (async () => {
-      try {
-        engine.swap(await buildPolicySet(storeOptions));
-        metrics.reloads.inc({ result: 'ok' });
-        logger.info({ policies: engine.policySet.policies.length }, 'policies reloaded');
-      } catch (error) {
-        metrics.reloads.inc({ result: 'error' });
-        const problems = error instanceof PolicyError ? error.problems.length : undefined;
-        logger.error({ err: { message: (error as Error).message, code: (error as FilterError).code }, problems }, 'policy reload refused; keeping the previous policies');
-      } finally {
-        reloading = undefined;
-      }
-    })();
-    await reloading;
+  // Reloads run one after another (a chain), so the newest files always win the last swap.
+  let reloads: Promise<void> = Promise.resolve();
+  const reloadOnce = async (): Promise<void> => {
+    try {
+      engine.swap(await buildPolicySet(storeOptions));
+      metrics.reloads.inc({ result: 'ok' });
+      logger.info({ policies: engine.policySet.policies.length }, 'policies reloaded');
+    } catch (error) {
+      metrics.reloads.inc({ result: 'error' });
+      const problems = error instanceof PolicyError ? error.problems.length : undefined;
+      logger.error({ err: { message: (error as Error).message, code: (error as FilterError).code }, problems }, 'policy reload refused; keeping the previous policies');
+    }
   };
+  const reload = (): Promise<void> => (reloads = reloads.then(reloadOnce));
 
   const closers: Array<() => Promise<void> | void> = [() => authenticator.close(), () => sink?.end?.()];
   const running: RunningFilter = { reload, check: handler.check, close: async () => {

@@ -35,7 +35,7 @@ describe('idgate check', () => {
   it('accepts the embedded default config', async () => {
     const { out, io } = capture();
     expect(await main(['check', '--config', 'config/idgate.yaml'], io)).toBe(0);
-    expect(out.stdout).toMatch(/config\/idgate\.yaml: OK \(issuer http:\/\/127\.0\.0\.1:5556\/dex, storage sqlite3, 1 static client\(s\), 2 connector\(s\)\)/);
+    expect(out.stdout).toMatch(/config\/idgate\.yaml: OK \(issuer http:\/\/127\.0\.0\.1:5556\/dex, storage sqlite3, 1 static client\(s\), 2 connector\(s\), filter enabled\)/);
   });
 
   it('lists each problem with its path and exits 1', async () => {

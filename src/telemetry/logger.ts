@@ -3,6 +3,7 @@
  * token could appear redacted, so nothing sensitive reaches a log even by mistake.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { textDestination } from './text-format.js';
 
 export type { Logger } from 'pino';
 
@@ -25,6 +26,8 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.IDGATE_LOG_LEVEL ?? 'info';
+  const format = options.format ?? 'json';
+  const destination = options.destination ?? pino.destination({ fd: 1, sync: false });
   return pino(
     {
       level,
@@ -33,7 +36,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: [...REDACTED_PATHS, ...(options.excludeFields ?? [])], censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination ?? pino.destination({ fd: 1, sync: false }),
+    format === 'text' ? textDestination(destination) : destination,
   );
 }
 

@@ -1,9 +1,10 @@
 // Token endpoint throughput with two idgate processes against one, on one PostgreSQL schema (npm run
-// bench:replicas). Two real replicas are started; the same run measures the refresh_token grant sent to
-// one of them only, then alternated between both (client-side, request by request, so every rotation
-// crosses replicas), and prints the ratio with where the CPU went: each replica, this load generator,
-// PostgreSQL, and everything else on the machine. Each worker refreshes its own session (rotation on every
-// use), so the load is real compare-and-swap traffic, not cache hits.
+// bench:replicas). Two real replicas are started; in alternating rounds (the best of each kept) the
+// same run sends refresh_token grants to one of them only, then alternates them between both
+// (client-side, request by request, so every rotation crosses replicas), and prints the ratio with
+// where the CPU went: each replica, this load generator, PostgreSQL and everything else on the
+// machine. Each worker refreshes its own session (rotation on every use): real compare-and-swap
+// traffic, not cache hits.
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import * as client from 'openid-client';
@@ -14,7 +15,8 @@ import { authorizationRequest, issuerBody, postgresStorage, relyingParty, startB
 
 const WORKERS = 16;
 const WARMUP = 300;
-const REFRESHES = 2500;
+const REFRESHES = 1500;
+const ROUNDS = 3;
 const BASIC = `Basic ${Buffer.from(`${EXAMPLE_APP.id}:${EXAMPLE_APP.secret}`).toString('base64')}`;
 
 /** Jiffies (1/100 s) of CPU: the whole machine (busy, total), or one process (user + system). */
@@ -111,16 +113,24 @@ async function main(): Promise<void> {
       tokens.push((await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state })).refresh_token!);
     }
     await phase('warm-up', WARMUP, tokens, replicas, (n) => (n % 2 ? a : b));
-    const one = await phase('one process', REFRESHES, tokens, replicas, () => a);
-    const two = await phase('two processes', REFRESHES, tokens, replicas, (n) => (n % 2 ? a : b));
-    console.log(`refresh_token grant, ${WORKERS} concurrent sessions, ${REFRESHES} refreshes per phase, one PostgreSQL schema`);
+    // Alternating rounds, best of each: background load on a shared machine only ever lowers a figure.
+    const rounds: Array<{ one: Phase; two: Phase }> = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const one = await phase('one process', REFRESHES, tokens, replicas, () => a);
+      const two = await phase('two processes', REFRESHES, tokens, replicas, (n) => (n % 2 ? a : b));
+      rounds.push({ one, two });
+    }
+    console.log(`refresh_token grant, ${WORKERS} concurrent sessions, ${REFRESHES} refreshes per phase, ${ROUNDS} rounds, one PostgreSQL schema`);
     console.log(`  background before the run: ${background.toFixed(2)} cores busy, load average ${loadavg()[0]!.toFixed(1)} (figures are only meaningful near 0)`);
-    for (const result of [one, two]) {
+    for (const result of rounds.flatMap(({ one, two }) => [one, two])) {
       const cpu = Object.entries(result.cpu).map(([who, value]) => `${who} ${value.toFixed(2)}`).join(', ');
       console.log(`  ${result.name.padEnd(14)} ${result.perSecond.toFixed(0).padStart(6)} req/s   CPU cores: ${cpu}`);
     }
-    console.log(`  ratio two/one: ${(two.perSecond / one.perSecond).toFixed(2)}x`);
-    // CPU per request (one-process phase): a single replica cannot exceed one core; all together
+    const best = (pick: (round: { one: Phase; two: Phase }) => Phase) => rounds.map(pick).reduce((x, y) => (y.perSecond > x.perSecond ? y : x));
+    const one = best((round) => round.one);
+    const two = best((round) => round.two);
+    console.log(`  best: one process ${one.perSecond.toFixed(0)} req/s, two processes ${two.perSecond.toFixed(0)} req/s; ratio two/one: ${(two.perSecond / one.perSecond).toFixed(2)}x`);
+    // CPU per request (best one-process phase): a single replica cannot exceed one core; all together
     // cannot exceed the machine's cores. The second replica only adds the first limit's headroom.
     const perRequest = (cores: number) => (cores * 1000) / one.perSecond;
     const idgateMs = perRequest(one.cpu['idgate a']!);

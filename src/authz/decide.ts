@@ -5,13 +5,13 @@
  */
 import type { CheckInput, CheckResult, HeaderToSet } from './check-input.js';
 import type { FilterConfig } from './config.js';
-import { upstreamMutation } from './identity-headers.js';
 import type { Authentication } from './jwt/authenticate.js';
 import { peerIdentityFrom, type PeerIdentity } from './peer/spiffe.js';
 import { DEFAULT_SPACE_DELIMITED, type RequestAttributes } from './policy/attributes.js';
 import { normalizePath } from './policy/normalize-path.js';
 import type { PolicySet, TargetWorkload, WorkloadPolicy } from './policy/policy-set.js';
 import { isTokenRevoked, type RevocationCheck } from './revocations.js';
+import { UpstreamMutationMemo } from './upstream-mutation-memo.js';
 
 /** What the engine needs from JWT authentication (the Authenticator, or explain's offline stand-in). */
 export interface RequestAuthenticator {
@@ -74,6 +74,7 @@ function isCorsPreflight(input: CheckInput): boolean {
 export class DecisionEngine {
   private policies: PolicySet;
   private readonly spaceDelimited = new WeakMap<object, ReadonlySet<string>>();
+  private readonly mutations: UpstreamMutationMemo;
 
   constructor(
     private readonly config: FilterConfig,
@@ -83,6 +84,7 @@ export class DecisionEngine {
     private readonly revocations?: RevocationCheck,
   ) {
     this.policies = policies;
+    this.mutations = new UpstreamMutationMemo(config.identityHeaderPrefix);
   }
 
   /** Atomically replaces the policy set (the caller has already prepared its key sources). */
@@ -205,7 +207,7 @@ export class DecisionEngine {
   }
 
   private allow(input: CheckInput, prepared: PreparedRequest, reason: string): CheckResult {
-    const mutation = upstreamMutation(input, this.config.identityHeaderPrefix, prepared.peer, prepared.auth);
+    const mutation = this.mutations.mutationFor(input, prepared.peer, prepared.auth);
     const result = newResult('allow', 200, reason, '', mutation.headers);
     result.headersToRemove = mutation.headersToRemove;
     result.queryParametersToRemove = mutation.queryParametersToRemove;

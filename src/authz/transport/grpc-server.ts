@@ -5,7 +5,8 @@
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CheckInput, CheckResult } from '../check-input.js';
-import { checkInputFromGrpc, checkResponseFromResult, type CheckRequestMessage } from './grpc-messages.js';
+import { checkInputFromGrpc, type CheckRequestMessage } from './grpc-messages.js';
+import { passThroughCheckService } from './grpc-response.js';
 import { loadAuthorizationProto } from './proto.js';
 
 export interface CheckHandler {
@@ -18,7 +19,7 @@ export function internalErrorResult(): CheckResult {
 }
 
 export async function startGrpcServer(address: string, handler: CheckHandler, logger: Logger): Promise<{ port: number; close(): Promise<void> }> {
-  const { service } = loadAuthorizationProto();
+  const { service, encoder } = passThroughCheckService(loadAuthorizationProto().service);
   // channelz off: per-call bookkeeping nobody reads on this hot path.
   const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0 });
   server.addService(service, {
@@ -29,18 +30,18 @@ export async function startGrpcServer(address: string, handler: CheckHandler, lo
         input = checkInputFromGrpc(call.request);
       } catch (error) {
         logger.error({ err: error }, 'cannot decode CheckRequest');
-        callback(null, checkResponseFromResult(internalErrorResult()));
+        callback(null, encoder.encode(internalErrorResult()));
         return;
       }
       handler.check(input).then(
         (result) => {
-          callback(null, checkResponseFromResult(result));
+          callback(null, encoder.encode(result));
           handler.record(input, result, startedAt);
         },
         (error: unknown) => {
           logger.error({ err: error, requestId: input.requestId }, 'check failed');
           const result = internalErrorResult();
-          callback(null, checkResponseFromResult(result));
+          callback(null, encoder.encode(result));
           handler.record(input, result, startedAt);
         },
       );

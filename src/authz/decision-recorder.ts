@@ -3,7 +3,7 @@
  * children are resolved once per label combination, and the audit write is non-blocking.
  */
 import type { Counter, Histogram } from 'prom-client';
-import { auditLine, type AuditSink } from './audit.js';
+import { auditJson, type AuditSink } from './audit.js';
 import type { CheckInput, CheckResult } from './check-input.js';
 import type { FilterMetrics } from './metrics.js';
 
@@ -34,6 +34,6 @@ export class DecisionRecorder {
       this.histograms.set(input.transport, histogram);
     }
     histogram.observe(latencyUs / 1e6);
-    if (this.sink) this.sink.write(`${JSON.stringify(auditLine(input, result, latencyUs, this.now()))}\n`);
+    if (this.sink) this.sink.write(`${auditJson(input, result, latencyUs, this.now())}\n`);
   }
 }

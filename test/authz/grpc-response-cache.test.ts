@@ -128,13 +128,12 @@ describe('cached allow responses over gRPC', () => {
 });
 
 describe('CheckResponseEncoder', () => {
-  const serialize = (value: unknown) => Buffer.from(JSON.stringify(value));
   const allow = (headers: CheckResult['headers'], extra: Partial<CheckResult> = {}): CheckResult => ({
     decision: 'allow', status: 200, reason: 'allowed', body: '', headers, headersToRemove: [], queryParametersToRemove: [], ...extra,
   });
 
   it('reuses bytes only for the same frozen headers with the same other inputs', () => {
-    const encoder = new CheckResponseEncoder(serialize);
+    const encoder = new CheckResponseEncoder();
     const headers = Object.freeze([Object.freeze({ name: 'x-idgate-subject', value: 'alice' })]) as CheckResult['headers'];
     const removed = Object.freeze(['authorization']) as string[];
     const none = Object.freeze<string[]>([]) as string[];
@@ -154,7 +153,7 @@ describe('CheckResponseEncoder', () => {
   });
 
   it('never caches headers that are not frozen, nor denials', () => {
-    const encoder = new CheckResponseEncoder(serialize);
+    const encoder = new CheckResponseEncoder();
     const headers = [{ name: 'x-idgate-subject', value: 'alice' }];
     const same: Partial<CheckResult> = { headersToRemove: [], queryParametersToRemove: [] };
     encoder.encode(allow(headers, same));

@@ -1,9 +1,8 @@
 /**
- * Envoy ext_authz v3 messages <-> CheckInput / CheckResult. Allow: status 0 and ok_response (identity
- * headers set with append=false, the token in headers_to_remove). Deny: status 16 (401) or 7 (403)
- * and denied_response with the HTTP status, WWW-Authenticate and a short body.
+ * Envoy ext_authz v3 CheckRequest (as proto-loader decodes it) -> CheckInput. The response side,
+ * CheckResult -> CheckResponse bytes, is check-response-encoding.ts.
  */
-import type { CheckInput, CheckResult } from '../check-input.js';
+import type { CheckInput } from '../check-input.js';
 
 interface SocketAddress { address?: string; port_value?: number }
 interface Peer { address?: { socket_address?: SocketAddress }; principal?: string; labels?: Record<string, string> }
@@ -21,10 +20,6 @@ export interface CheckRequestMessage {
     tls_session?: { sni?: string };
   };
 }
-
-export const GRPC_OK = 0;
-export const GRPC_PERMISSION_DENIED = 7;
-export const GRPC_UNAUTHENTICATED = 16;
 
 function structToJs(value: StructValue | undefined): unknown {
   if (!value) return undefined;
@@ -67,34 +62,4 @@ export function checkInputFromGrpc(message: CheckRequestMessage): CheckInput {
     );
   }
   return input;
-}
-
-const APPEND_FALSE = { value: false };
-const STATUS_OK = { code: GRPC_OK };
-const TEXT_PLAIN = { header: { key: 'content-type', value: 'text/plain' }, append: APPEND_FALSE };
-
-export function checkResponseFromResult(result: CheckResult): Record<string, unknown> {
-  if (result.decision === 'allow') {
-    const headers = new Array<unknown>(result.headers.length);
-    for (let i = 0; i < result.headers.length; i++) headers[i] = { header: { key: result.headers[i]!.name, value: result.headers[i]!.value }, append: APPEND_FALSE };
-    const response: Record<string, unknown> = {
-      status: STATUS_OK,
-      ok_response: { headers, headers_to_remove: result.headersToRemove, query_parameters_to_remove: result.queryParametersToRemove },
-    };
-    if (result.peerPrincipal || result.requestPrincipal) {
-      const fields: Record<string, { stringValue: string }> = {};
-      if (result.peerPrincipal) fields.peer_principal = { stringValue: result.peerPrincipal };
-      if (result.requestPrincipal) fields.request_principal = { stringValue: result.requestPrincipal };
-      response.dynamic_metadata = { fields };
-    }
-    return response;
-  }
-  return {
-    status: { code: result.status === 401 ? GRPC_UNAUTHENTICATED : GRPC_PERMISSION_DENIED, message: result.reason },
-    denied_response: {
-      status: { code: result.status },
-      headers: [...result.headers.map((h) => ({ header: { key: h.name, value: h.value }, append: { value: false } })), TEXT_PLAIN],
-      body: result.body,
-    },
-  };
 }

@@ -1,14 +1,12 @@
 /**
- * CheckResponse bytes for grpc-js. proto-loader's serializer (protobufjs fromObject + encode) is the
- * largest single cost of an allow; the allow response of a token served from the verified-token cache
- * is the same bytes every time, so they are encoded once and reused. grpc-js gets a responseSerialize
- * that passes those bytes through (it copies them into its own frame, so sharing them is safe).
+ * CheckResponse bytes for grpc-js: encoded by check-response-encoding.ts rather than by proto-loader's
+ * serializer, and for an allow of a token served from the verified-token cache, encoded once and
+ * reused (the same token, rule, peer and request headers give the same bytes). grpc-js gets a
+ * responseSerialize that passes bytes through (it copies them into its own frame, so sharing is safe).
  */
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import type { CheckResult, HeaderToSet } from '../check-input.js';
-import { checkResponseFromResult } from './grpc-messages.js';
-
-type Serialize = (value: unknown) => Buffer;
+import { encodeCheckResponse } from './check-response-encoding.js';
 
 interface EncodedAllow {
   headersToRemove: readonly string[];
@@ -26,14 +24,12 @@ export class CheckResponseEncoder {
    */
   private readonly allows = new WeakMap<readonly HeaderToSet[], EncodedAllow>();
 
-  constructor(private readonly serialize: Serialize) {}
-
   encode(result: CheckResult): Buffer {
-    if (result.decision !== 'allow' || !Object.isFrozen(result.headers)) return this.serialize(checkResponseFromResult(result));
+    if (result.decision !== 'allow' || !Object.isFrozen(result.headers)) return encodeCheckResponse(result);
     const known = this.allows.get(result.headers);
     if (known && known.headersToRemove === result.headersToRemove && known.queryParametersToRemove === result.queryParametersToRemove
       && known.peerPrincipal === result.peerPrincipal && known.requestPrincipal === result.requestPrincipal) return known.bytes;
-    const bytes = this.serialize(checkResponseFromResult(result));
+    const bytes = encodeCheckResponse(result);
     this.allows.set(result.headers, {
       headersToRemove: result.headersToRemove, queryParametersToRemove: result.queryParametersToRemove,
       peerPrincipal: result.peerPrincipal, requestPrincipal: result.requestPrincipal, bytes,
@@ -42,17 +38,10 @@ export class CheckResponseEncoder {
   }
 }
 
-/**
- * The Authorization service with a Check responseSerialize that passes encoded bytes through (and
- * still serializes a message object), and an encoder built on proto-loader's own serializer.
- */
-export function passThroughCheckService(service: ServiceDefinition): { service: ServiceDefinition; encoder: CheckResponseEncoder } {
+/** The Authorization service with a Check responseSerialize that passes encoded bytes through (and still serializes a message object). */
+export function passThroughCheckService(service: ServiceDefinition): ServiceDefinition {
   const check = service.Check as MethodDefinition<unknown, unknown>;
-  const original = check.responseSerialize;
-  const serialize: Serialize = (value) => {
-    const bytes: Uint8Array = original(value); // protobufjs may hand back a plain Uint8Array
-    return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  };
+  const serialize = check.responseSerialize;
   const passThrough: MethodDefinition<unknown, unknown> = { ...check, responseSerialize: (value) => (Buffer.isBuffer(value) ? value : serialize(value)) };
-  return { service: { ...service, Check: passThrough }, encoder: new CheckResponseEncoder(serialize) };
+  return { ...service, Check: passThrough };
 }

@@ -6,7 +6,7 @@ import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } f
 import type { Logger } from 'pino';
 import type { CheckInput, CheckResult } from '../check-input.js';
 import { checkInputFromGrpc, type CheckRequestMessage } from './grpc-messages.js';
-import { passThroughCheckService } from './grpc-response.js';
+import { CheckResponseEncoder, passThroughCheckService } from './grpc-response.js';
 import { loadAuthorizationProto } from './proto.js';
 
 export interface CheckHandler {
@@ -19,7 +19,8 @@ export function internalErrorResult(): CheckResult {
 }
 
 export async function startGrpcServer(address: string, handler: CheckHandler, logger: Logger): Promise<{ port: number; close(): Promise<void> }> {
-  const { service, encoder } = passThroughCheckService(loadAuthorizationProto().service);
+  const service = passThroughCheckService(loadAuthorizationProto().service);
+  const encoder = new CheckResponseEncoder();
   // channelz off: per-call bookkeeping nobody reads on this hot path.
   const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0 });
   server.addService(service, {

@@ -1,7 +1,8 @@
 /**
  * The filter honours its revocation deny-list: a verified token whose sid or jti is revoked is denied
  * with 401 token_revoked, even when the token is already in the verified-token cache; other tokens of
- * the same issuer, and a forged token naming a revoked sid, are decided as before.
+ * the same issuer, and a forged token naming a revoked sid, are decided as before; over gRPC too,
+ * where allow responses of cached tokens are encoded once.
  */
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,23 +10,27 @@ import { parseFilterConfig } from '../../src/authz/config.js';
 import { startFilter, type CheckInput, type RunningFilter } from '../../src/authz/index.js';
 import { RevocationList } from '../../src/authz/revocations.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
+import { ExtAuthzClient, outcomeOf } from './helpers/grpc-client.js';
 import { jwksOf, mint, tamper, testKey, type TestKey } from './helpers/tokens.js';
 
 const ISS = 'https://issuer.example';
 let key: TestKey;
 let filter: RunningFilter;
+let grpc: ExtAuthzClient;
 const revoked = new RevocationList();
 
 beforeAll(async () => {
   key = await testKey('k1');
   filter = await startFilter({
-    config: parseFilterConfig({ jwtRules: [{ issuer: ISS, jwks: JSON.stringify(jwksOf(key)) }], audit: { enabled: false }, watch: false }),
+    config: parseFilterConfig({ grpc: '127.0.0.1:0', jwtRules: [{ issuer: ISS, jwks: JSON.stringify(jwksOf(key)) }], audit: { enabled: false }, watch: false }),
     logger: silentLogger(),
     registry: new Registry(),
     revocations: revoked,
   });
+  grpc = new ExtAuthzClient(`127.0.0.1:${filter.grpcPort}`);
 });
 afterAll(async () => {
+  grpc?.close();
   await filter?.close();
 });
 
@@ -63,5 +68,14 @@ describe('filter with a revocation deny-list', () => {
     revoked.add({ kind: 'sid', value: '42', expiresAt: later() });
     const token = await mint(key, { iss: ISS, sub: 'u4', sid: 42 });
     expect((await filter.check(request(token))).decision).toBe('allow');
+  });
+
+  it('denies over gRPC a token whose allow response was already encoded and cached', async () => {
+    const token = await mint(key, { iss: ISS, sub: 'u5', sid: 'session-5' });
+    const ask = async () => outcomeOf(await grpc.check({ path: '/orders', headers: { authorization: `Bearer ${token}` } }));
+    expect((await ask()).status).toBe(200);
+    expect((await ask()).status).toBe(200);
+    revoked.add({ kind: 'sid', value: 'session-5', expiresAt: later() });
+    expect(await ask()).toMatchObject({ status: 401, body: 'the token was revoked' });
   });
 });

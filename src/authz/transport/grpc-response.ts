@@ -1,10 +1,9 @@
 /**
  * CheckResponse bytes for grpc-js: encoded by check-response-encoding.ts rather than by proto-loader's
  * serializer, and for an allow of a token served from the verified-token cache, encoded once and
- * reused (the same token, rule, peer and request headers give the same bytes). grpc-js gets a
- * responseSerialize that passes bytes through (it copies them into its own frame, so sharing is safe).
+ * reused (the same token, rule, peer and request headers give the same bytes). grpc-js copies the
+ * bytes into its own frame (grpc-server.ts passes them through), so sharing them is safe.
  */
-import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import type { CheckResult, HeaderToSet } from '../check-input.js';
 import { encodeCheckResponse } from './check-response-encoding.js';
 
@@ -36,12 +35,4 @@ export class CheckResponseEncoder {
     });
     return bytes;
   }
-}
-
-/** The Authorization service with a Check responseSerialize that passes encoded bytes through (and still serializes a message object). */
-export function passThroughCheckService(service: ServiceDefinition): ServiceDefinition {
-  const check = service.Check as MethodDefinition<unknown, unknown>;
-  const serialize = check.responseSerialize;
-  const passThrough: MethodDefinition<unknown, unknown> = { ...check, responseSerialize: (value) => (Buffer.isBuffer(value) ? value : serialize(value)) };
-  return { ...service, Check: passThrough };
 }

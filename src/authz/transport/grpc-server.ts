@@ -2,11 +2,11 @@
  * The gRPC ext_authz listener: envoy.service.auth.v3.Authorization/Check on grpc-js. A failure inside
  * the filter denies (403) rather than erroring, so a policy decision never surfaces as an Envoy error.
  */
-import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type MethodDefinition, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CheckInput, CheckResult } from '../check-input.js';
 import { checkInputFromGrpc, type CheckRequestMessage } from './grpc-messages.js';
-import { CheckResponseEncoder, passThroughCheckService } from './grpc-response.js';
+import { CheckResponseEncoder } from './grpc-response.js';
 import { loadAuthorizationProto } from './proto.js';
 
 export interface CheckHandler {
@@ -18,8 +18,21 @@ export function internalErrorResult(): CheckResult {
   return { decision: 'deny', status: 403, reason: 'internal_error', body: 'ext_authz: internal error', headers: [], headersToRemove: [], queryParametersToRemove: [] };
 }
 
+/**
+ * The Authorization service with a Check responseSerialize that passes the bytes grpc-response.ts
+ * encoded through (a message object is still serialized by proto-loader).
+ */
+export function checkService(service: ServiceDefinition): ServiceDefinition {
+  const check = service.Check as MethodDefinition<unknown, unknown>;
+  const serialize = check.responseSerialize;
+  return {
+    ...service,
+    Check: { ...check, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) },
+  };
+}
+
 export async function startGrpcServer(address: string, handler: CheckHandler, logger: Logger): Promise<{ port: number; close(): Promise<void> }> {
-  const service = passThroughCheckService(loadAuthorizationProto().service);
+  const service = checkService(loadAuthorizationProto().service);
   const encoder = new CheckResponseEncoder();
   // channelz off: per-call bookkeeping nobody reads on this hot path.
   const server = new Server({ 'grpc.max_receive_message_length': 4 * 1024 * 1024, 'grpc.enable_channelz': 0 });

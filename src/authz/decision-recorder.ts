@@ -8,7 +8,8 @@ import type { CheckInput, CheckResult } from './check-input.js';
 import type { FilterMetrics } from './metrics.js';
 
 export class DecisionRecorder {
-  private readonly counters = new Map<string, Counter.Internal>();
+  /** Label children by policy, then reason, then decision: the result's own (long-lived) strings as keys, no key built per call. */
+  private readonly counters = new Map<string, Map<string, Map<string, Counter.Internal>>>();
   private readonly histograms = new Map<string, Histogram.Internal<'transport'>>();
 
   constructor(
@@ -20,14 +21,7 @@ export class DecisionRecorder {
   /** `startedAt` is process.hrtime.bigint() when the request was received. */
   record(input: CheckInput, result: CheckResult, startedAt: bigint): void {
     const latencyUs = Number(process.hrtime.bigint() - startedAt) / 1000;
-    const policy = result.policy ?? '';
-    const key = `${result.decision}\n${result.reason}\n${policy}`;
-    let counter = this.counters.get(key);
-    if (!counter) {
-      counter = this.metrics.decisions.labels({ result: result.decision, reason: result.reason, policy });
-      this.counters.set(key, counter);
-    }
-    counter.inc();
+    this.counter(result.policy ?? '', result.reason, result.decision).inc();
     let histogram = this.histograms.get(input.transport);
     if (!histogram) {
       histogram = this.metrics.latency.labels({ transport: input.transport });
@@ -35,5 +29,15 @@ export class DecisionRecorder {
     }
     histogram.observe(latencyUs / 1e6);
     if (this.sink) this.sink.write(`${auditJson(input, result, latencyUs, this.now())}\n`);
+  }
+
+  private counter(policy: string, reason: string, decision: CheckResult['decision']): Counter.Internal {
+    let byReason = this.counters.get(policy);
+    if (!byReason) this.counters.set(policy, (byReason = new Map()));
+    let byDecision = byReason.get(reason);
+    if (!byDecision) byReason.set(reason, (byDecision = new Map()));
+    let counter = byDecision.get(decision);
+    if (!counter) byDecision.set(decision, (counter = this.metrics.decisions.labels({ result: decision, reason, policy })));
+    return counter;
   }
 }

@@ -148,6 +148,10 @@ describe('unexpected failures', () => {
     const logged = await startTestServer({ logger });
     try {
       await logged.seedClient({ id: 'web', secret: 'web secret' });
+      // Every read of the code fails (redeeming looks the code up before it takes it).
+      logged.ctx.storage.authCodes.get = async () => {
+        throw new Error('disk on fire');
+      };
       logged.ctx.storage.authCodes.take = async () => {
         throw new Error('disk on fire');
       };

@@ -12,7 +12,7 @@ import { catchErrors, observeRequests, requestContext, securityHeaders } from '.
 import { createSigner } from './keys/signer.js';
 import { openConnectors } from './login/connectors.js';
 import { mountLoginRoutes } from './login/routes.js';
-import type { IssuerContext } from './oidc/context.js';
+import { issuerUrl, type IssuerContext } from './oidc/context.js';
 import { mountRevocationRoutes } from './oidc/revoke-endpoint.js';
 import { mountTokenRoutes } from './oidc/routes.js';
 import { openStorage } from './storage/open.js';
@@ -84,7 +84,7 @@ export async function buildIssuer(config: Config, options: IssuerOptions): Promi
     now,
     logger: logger.child({ component: 'keys' }),
   });
-  const issuer = config.issuer.replace(/\/+$/, '');
+  const issuer = issuerUrl(config);
   const connectors = await openConnectors(config, { storage, logger, now, issuer });
   const context: IssuerContext = {
     config,

@@ -10,7 +10,7 @@ import { peerIdentityFrom, type PeerIdentity } from './peer/spiffe.js';
 import { DEFAULT_SPACE_DELIMITED, type RequestAttributes } from './policy/attributes.js';
 import { normalizePath } from './policy/normalize-path.js';
 import type { PolicySet, TargetWorkload, WorkloadPolicy } from './policy/policy-set.js';
-import { isTokenRevoked, type RevocationCheck } from './revocations.js';
+import { type RevocationCheck } from './revocations.js';
 import { UpstreamMutationMemo } from './upstream-mutation-memo.js';
 
 /** What the engine needs from JWT authentication (the Authenticator, or explain's offline stand-in). */
@@ -113,7 +113,7 @@ export class DecisionEngine {
       ], peer);
       return prepared;
     }
-    if (auth.kind === 'authenticated' && this.revocations && isTokenRevoked(this.revocations, auth.payload)) {
+    if (auth.kind === 'authenticated' && this.revocations?.isRevoked(auth.payload)) {
       prepared.early = deny(401, 'token_revoked', 'the token was revoked', [
         { name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="invalid_token", error_description="the token was revoked"` },
       ], peer);

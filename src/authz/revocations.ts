@@ -1,55 +1,77 @@
 /**
- * The filter's deny-list of revoked sessions (sid) and tokens (jti), fed by the storage's revocation
- * feed (PostgreSQL LISTEN/NOTIFY, polling otherwise) so a revocation reaches every filter within a
- * second. The decision path asks it after the verified-token cache, so a cached token is refused too.
- * Entries live until the revoked tokens' expiry and are pruned after.
+ * The filter's deny-list of revoked sessions (sid), tokens (jti) and subjects (every token of a user
+ * issued before the revocation), fed by the storage's revocation feed (PostgreSQL LISTEN/NOTIFY,
+ * polling otherwise) so a revocation reaches every filter within a second. The decision path asks it
+ * after the verified-token cache, so a cached token is refused too. Entries live until the revoked
+ * tokens' expiry and are pruned after.
  */
 import type { Logger } from 'pino';
 import { openStorage, type StorageConfig } from '../storage/open.js';
 import { createPollingRevocationFeed, type RevocationFeed } from '../storage/revocation-feed.js';
-import type { Revocation, Storage } from '../storage/storage.js';
+import { issuedBeforeRevocation, subjectKey, type Revocation, type Storage } from '../storage/storage.js';
 
-/** What the decision path needs: is this verified token's session or the token itself revoked? */
-export interface RevocationCheck {
-  isRevoked(sid: string | undefined, jti: string | undefined): boolean;
+/** The claims of a verified token the deny-list looks at; values of other types are nobody's. */
+export interface RevocableToken {
+  iss?: unknown;
+  sub?: unknown;
+  iat?: unknown;
+  sid?: unknown;
+  jti?: unknown;
 }
 
-/** True if a verified token's `sid` or `jti` (strings only; other types are nobody's) is revoked. */
-export function isTokenRevoked(check: RevocationCheck, payload: { sid?: unknown; jti?: unknown }): boolean {
-  return check.isRevoked(typeof payload.sid === 'string' ? payload.sid : undefined, typeof payload.jti === 'string' ? payload.jti : undefined);
+/** What the decision path needs: is this verified token, its session or its subject revoked? */
+export interface RevocationCheck {
+  isRevoked(token: RevocableToken): boolean;
 }
 
 /** How often expired entries are swept; lookups ignore them in between. */
 export const PRUNE_INTERVAL_MS = 60_000;
 
+/** When a revocation was made (`sub` only) and until when it holds. */
+interface Entry {
+  revokedAt: number;
+  expiresAt: number;
+}
+
 export class RevocationList implements RevocationCheck {
-  private readonly sids = new Map<string, number>();
-  private readonly jtis = new Map<string, number>();
+  private readonly maps = { sid: new Map<string, Entry>(), jti: new Map<string, Entry>(), sub: new Map<string, Entry>() };
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Adds (or extends) a revocation; a feed may deliver one twice, the later expiry wins. */
-  add(revocation: Pick<Revocation, 'kind' | 'value' | 'expiresAt'>): void {
+  /**
+   * Adds (or extends) a revocation. A feed may deliver one twice, and a subject may be revoked again:
+   * the later instant and the later expiry win.
+   */
+  add(revocation: Pick<Revocation, 'kind' | 'value' | 'expiresAt'> & { createdAt?: number }): void {
     if (revocation.expiresAt <= this.now()) return;
-    const map = revocation.kind === 'sid' ? this.sids : revocation.kind === 'jti' ? this.jtis : undefined;
+    const map = this.maps[revocation.kind];
     if (!map) return;
     const known = map.get(revocation.value);
-    if (known === undefined || known < revocation.expiresAt) map.set(revocation.value, revocation.expiresAt);
+    const revokedAt = revocation.createdAt ?? this.now();
+    map.set(revocation.value, {
+      revokedAt: Math.max(known?.revokedAt ?? revokedAt, revokedAt),
+      expiresAt: Math.max(known?.expiresAt ?? revocation.expiresAt, revocation.expiresAt),
+    });
   }
 
-  isRevoked(sid: string | undefined, jti: string | undefined): boolean {
-    if (this.sids.size === 0 && this.jtis.size === 0) return false;
+  isRevoked(token: RevocableToken): boolean {
+    const { sid, jti, sub } = this.maps;
+    if (sid.size === 0 && jti.size === 0 && sub.size === 0) return false;
     const now = this.now();
-    return (sid !== undefined && live(this.sids, sid, now)) || (jti !== undefined && live(this.jtis, jti, now));
+    if (typeof token.sid === 'string' && live(sid.get(token.sid), now)) return true;
+    if (typeof token.jti === 'string' && live(jti.get(token.jti), now)) return true;
+    if (sub.size === 0 || typeof token.iss !== 'string' || typeof token.sub !== 'string') return false;
+    const subject = sub.get(subjectKey(token.iss, token.sub));
+    return live(subject, now) && issuedBeforeRevocation(token.iat, subject!.revokedAt);
   }
 
   /** Drops expired entries; returns how many. */
   prune(): number {
     const now = this.now();
     let dropped = 0;
-    for (const map of [this.sids, this.jtis]) {
-      for (const [value, expiresAt] of map) {
-        if (expiresAt <= now) {
+    for (const map of Object.values(this.maps)) {
+      for (const [value, entry] of map) {
+        if (entry.expiresAt <= now) {
           map.delete(value);
           dropped++;
         }
@@ -59,13 +81,12 @@ export class RevocationList implements RevocationCheck {
   }
 
   get size(): number {
-    return this.sids.size + this.jtis.size;
+    return this.maps.sid.size + this.maps.jti.size + this.maps.sub.size;
   }
 }
 
-function live(map: Map<string, number>, value: string, now: number): boolean {
-  const expiresAt = map.get(value);
-  return expiresAt !== undefined && expiresAt > now;
+function live(entry: Entry | undefined, now: number): boolean {
+  return entry !== undefined && entry.expiresAt > now;
 }
 
 export interface RunningRevocationList {

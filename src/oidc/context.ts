@@ -35,6 +35,11 @@ export interface IssuerContext {
   now: Clock;
 }
 
+/** The issuer URL tokens carry as `iss`: the configured one without a trailing slash. */
+export function issuerUrl(config: Pick<Config, 'issuer'>): string {
+  return config.issuer.replace(/\/+$/, '');
+}
+
 /** Per-request state koa middleware puts on ctx.state. */
 export interface RequestState {
   requestId: string;

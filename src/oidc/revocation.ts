@@ -3,9 +3,15 @@
  * written until every token issued in it has expired, so /userinfo (and filters, which receive
  * revocations) refuse its access tokens too. Used on code reuse, refresh-token reuse and failed
  * upstream refresh, and by the revocation endpoint (RFC 7009) and the sessions CLI.
+ *
+ * Revoking a subject (the sessions CLI without --client) covers every session of a user, also those
+ * that never got a refresh token and so are not stored: a `sub:` record says "every token of this
+ * subject issued up to now", which /userinfo and filters compare with a token's iat, and the code and
+ * refresh grants with when the code or family was created.
  */
-import { AlreadyExistsError } from '../storage/storage.js';
-import type { IssuerContext } from './context.js';
+import { AlreadyExistsError, issuedBeforeRevocation, subjectKey } from '../storage/storage.js';
+import { subjectOf } from './claims.js';
+import { issuerUrl, type IssuerContext } from './context.js';
 
 export type RevocationReason =
   | 'code_reused' | 'refresh_token_reused' | 'upstream_refresh_failed' | 'revoked_by_client' | 'revoked_by_admin';
@@ -38,6 +44,41 @@ export async function revokeSession(
     if (!(error instanceof AlreadyExistsError)) throw error;
   }
   ctx.audit.write({ event: 'session_revoked', reason, sid: session.sessionId, clientId: session.clientId, userId: session.userId });
+}
+
+/** Revokes every token of the user at this connector issued up to now; returns the revoked `sub`. */
+export async function revokeSubject(
+  ctx: RevocationDeps,
+  subject: { userId: string; connectorId: string },
+  reason: RevocationReason,
+): Promise<string> {
+  const now = ctx.now();
+  const sub = subjectOf(subject.userId, subject.connectorId);
+  const value = subjectKey(issuerUrl(ctx.config), sub);
+  const record = { id: `sub:${value}`, kind: 'sub' as const, value, userId: subject.userId, createdAt: now, expiresAt: now + longestTokenLifetime(ctx) };
+  try {
+    await ctx.storage.revocations.create(record);
+  } catch (error) {
+    if (!(error instanceof AlreadyExistsError)) throw error;
+    // Revoked before: move the instant (and the memory of it) forward; feeds deliver the update.
+    await ctx.storage.revocations.update(record.id, (current) => ({ ...current, createdAt: Math.max(current.createdAt, now), expiresAt: Math.max(current.expiresAt, record.expiresAt) }));
+  }
+  ctx.audit.write({ event: 'subject_revoked', reason, sub, connectorId: subject.connectorId, userId: subject.userId });
+  return sub;
+}
+
+/**
+ * True if the subject was revoked at or after `since`: a token whose iat is `since` (seconds, from a
+ * JWT) or a code or refresh family created at `since` (milliseconds, `sinceMs`) is no longer good.
+ */
+export async function isSubjectRevoked(
+  ctx: Pick<IssuerContext, 'storage' | 'issuer'>,
+  sub: string,
+  since: { iat: unknown } | { sinceMs: number },
+): Promise<boolean> {
+  const revocation = await ctx.storage.revocations.get(`sub:${subjectKey(ctx.issuer, sub)}`);
+  if (!revocation) return false;
+  return 'sinceMs' in since ? since.sinceMs <= revocation.createdAt : issuedBeforeRevocation(since.iat, revocation.createdAt);
 }
 
 export async function isSessionRevoked(ctx: IssuerContext, sessionId: string): Promise<boolean> {

@@ -12,7 +12,7 @@ import type { PublicJwks } from '../keys/keyset.js';
 import type { IssuerContext } from './context.js';
 import { OAuthError } from './errors.js';
 import { sendJson } from './respond.js';
-import { isSessionRevoked, isTokenRevoked } from './revocation.js';
+import { isSessionRevoked, isSubjectRevoked, isTokenRevoked } from './revocation.js';
 
 const REALM = 'Bearer realm="idgate"';
 
@@ -84,7 +84,8 @@ export function createUserInfoHandler(ctx: IssuerContext): (koaCtx: Context) => 
     }
     if (
       (typeof payload.sid === 'string' && (await isSessionRevoked(ctx, payload.sid))) ||
-      (typeof payload.jti === 'string' && (await isTokenRevoked(ctx, payload.jti)))
+      (typeof payload.jti === 'string' && (await isTokenRevoked(ctx, payload.jti))) ||
+      (await isSubjectRevoked(ctx, payload.sub!, { iat: payload.iat }))
     ) {
       throw invalidToken('the access token was revoked');
     }

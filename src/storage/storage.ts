@@ -161,16 +161,34 @@ export interface UsedId {
   expiresAt: EpochMs;
 }
 
-/** A revoked session (sid) or token (jti), pushed to every filter until the tokens' expiry. */
+/**
+ * A revocation pushed to every filter until the revoked tokens' expiry: a session (`sid`), one token
+ * (`jti`), or every token of a subject issued up to `createdAt` (`sub`: "revoke all sessions of a
+ * user", including those that never got a refresh token).
+ */
 export interface Revocation {
-  /** `sid:<value>` or `jti:<value>` */
+  /** `sid:<value>`, `jti:<value>` or `sub:<value>` */
   id: string;
-  kind: 'sid' | 'jti';
+  kind: 'sid' | 'jti' | 'sub';
+  /** The sid, the jti, or for `sub` the subject key of `subjectKey(iss, sub)`. */
   value: string;
   /** The user, so "revoke all sessions of a user" can be listed. */
   userId?: string;
+  /** For `sub`: tokens issued at or before this instant (their `iat`, in whole seconds) are revoked. */
   createdAt: EpochMs;
   expiresAt: EpochMs;
+}
+
+/** The value of a `sub` revocation: a subject is only unique within its issuer. */
+export function subjectKey(issuer: string, sub: string): string {
+  return `${issuer} ${sub}`;
+}
+
+/** True if a token issued at `iat` (seconds) falls under a `sub` revocation made at `revokedAt` (ms). */
+export function issuedBeforeRevocation(iat: unknown, revokedAt: EpochMs): boolean {
+  // A token without a numeric iat cannot show it is newer; one issued in the second of the revocation
+  // cannot either (iat has whole seconds), so both count as revoked.
+  return typeof iat !== 'number' || iat <= Math.floor(revokedAt / 1000);
 }
 
 export interface Collection<T extends { id: string }> {

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSessionsCommand } from '../../src/admin/sessions.js';
 import { main } from '../../src/cli.js';
 import { openStorage, type StorageConfig } from '../../src/storage/open.js';
-import type { RefreshToken, Storage } from '../../src/storage/storage.js';
+import { subjectOf } from '../../src/oidc/claims.js';
+import { subjectKey, type RefreshToken, type Storage } from '../../src/storage/storage.js';
 import { dropSchema, randomSchemaName, requirePostgres, TEST_POSTGRES_URL } from '../storage/postgres-helpers.js';
 
 function capture() {
@@ -27,6 +28,10 @@ function family(id: string, userId: string, clientId: string): RefreshToken {
   };
 }
 
+/** The password DB (`local`) and one more connector: a user ID is a subject at each. */
+const CONNECTORS = 'enablePasswordDB: true\nconnectors:\n  - {type: mockCallback, id: mock, name: Mock}\n';
+const subjectRevocationId = (userId: string, connectorId: string) => `sub:${subjectKey('http://127.0.0.1:5556/dex', subjectOf(userId, connectorId))}`;
+
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'idgate-sessions-'));
@@ -37,7 +42,7 @@ afterAll(async () => {
 
 async function writeConfig(name: string, storageYaml: string): Promise<string> {
   const file = path.join(dir, name);
-  await writeFile(file, `issuer: http://127.0.0.1:5556/dex\n${storageYaml}\nweb: {http: "127.0.0.1:5556"}\nexpiry: {idTokens: 2h, accessTokens: 30m}\n`);
+  await writeFile(file, `issuer: http://127.0.0.1:5556/dex/\n${storageYaml}\nweb: {http: "127.0.0.1:5556"}\nexpiry: {idTokens: 2h, accessTokens: 30m}\n${CONNECTORS}`);
   return file;
 }
 
@@ -82,6 +87,8 @@ function describeSessionsCommand(name: string, setup: () => Promise<{ file: stri
       // Remembered as long as the longest token of the session may live (idTokens: 2h here).
       expect(revoked!.expiresAt - revoked!.createdAt).toBe(2 * 3_600_000);
       expect(JSON.parse(out.stderr.trim())).toMatchObject({ audit: true, event: 'session_revoked', reason: 'revoked_by_admin', sid: 'fam-a1' });
+      // --client reaches only that client's stored sessions, never the user's other tokens.
+      expect(await storage.revocations.get(subjectRevocationId('alice', 'local'))).toBeUndefined();
     });
 
     it('revokes every remaining session of the user, and a second run finds none', async () => {
@@ -93,6 +100,34 @@ function describeSessionsCommand(name: string, setup: () => Promise<{ file: stri
       const second = capture();
       expect(await runSessionsCommand(['revoke', '--config', file, '--user', 'alice'], second.io)).toBe(0);
       expect(second.out.stdout).toContain('revoked 0 session(s)');
+    });
+
+    it('revokes the subject at every configured connector (sessions without a refresh token), later each time', async () => {
+      const first = capture();
+      expect(await runSessionsCommand(['revoke', '--config', file, '--user', 'carol'], first.io)).toBe(0);
+      expect(first.out.stdout).toContain('revoked 0 session(s) of user carol');
+      expect(first.out.stdout).toContain(`revoked every token issued until now to sub ${subjectOf('carol', 'local')} (connector local)`);
+      expect(first.out.stdout).toContain(`to sub ${subjectOf('carol', 'mock')} (connector mock)`);
+      const local = await storage.revocations.get(subjectRevocationId('carol', 'local'));
+      // Keyed by the issuer tokens carry (no trailing slash), remembered as long as the longest token lives.
+      expect(local).toMatchObject({ kind: 'sub', value: subjectKey('http://127.0.0.1:5556/dex', subjectOf('carol', 'local')), userId: 'carol' });
+      expect(local!.expiresAt - local!.createdAt).toBe(2 * 3_600_000);
+      expect(await storage.revocations.get(subjectRevocationId('carol', 'mock'))).toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(await runSessionsCommand(['revoke', '--config', file, '--user', 'carol', '--connector', 'local'], capture().io)).toBe(0);
+      expect((await storage.revocations.get(subjectRevocationId('carol', 'local')))!.createdAt).toBeGreaterThan(local!.createdAt);
+    });
+
+    it('revokes at one connector only with --connector, and refuses a connector the config does not have', async () => {
+      const { out, io } = capture();
+      expect(await runSessionsCommand(['revoke', '--config', file, '--user', 'dave', '--connector', 'mock'], io)).toBe(0);
+      expect(out.stdout).toContain('(connector mock)');
+      expect(await storage.revocations.get(subjectRevocationId('dave', 'mock'))).toBeDefined();
+      expect(await storage.revocations.get(subjectRevocationId('dave', 'local'))).toBeUndefined();
+      const unknown = capture();
+      expect(await runSessionsCommand(['revoke', '--config', file, '--user', 'dave', '--connector', 'ldap'], unknown.io)).toBe(2);
+      expect(unknown.out.stderr).toContain('--connector: no connector "ldap"');
+      expect(unknown.out.stderr).toContain('configured: local, mock');
     });
   });
 }

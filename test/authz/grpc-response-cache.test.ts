@@ -14,6 +14,7 @@ import { RevocationList } from '../../src/authz/revocations.js';
 import { CheckResponseEncoder } from '../../src/authz/transport/grpc-response.js';
 import type { CheckResult } from '../../src/authz/check-input.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
+import { subjectKey } from '../../src/storage/storage.js';
 import { writePolicies } from './helpers/filter-fixture.js';
 import { ExtAuthzClient, outcomeOf } from './helpers/grpc-client.js';
 import { jwksOf, mint, testKey, type TestKey } from './helpers/tokens.js';
@@ -98,13 +99,15 @@ describe('cached allow responses over gRPC', () => {
     expect(batch.headers['x-idgate-subject']).toBe('erin');
   });
 
-  it('denies a token revoked by sid or jti after its allow response was cached', async () => {
+  it('denies a token revoked by sid, jti or subject after its allow response was cached', async () => {
     const bySid = await mint(key, { iss: ISS, sub: 'frank', sid: 'cache-session', jti: 'cache-a' });
     const byJti = await mint(key, { iss: ISS, sub: 'frank', sid: 'other-session', jti: 'cache-b' });
-    for (const token of [bySid, byJti, bySid, byJti]) expect(outcomeOf(await client.check({ path: '/api/x', headers: bearer(token) })).status).toBe(200);
+    const bySubject = await mint(key, { iss: ISS, sub: 'henry', sid: 'henry-session', jti: 'cache-c' });
+    for (const token of [bySid, byJti, bySubject, bySid, byJti, bySubject]) expect(outcomeOf(await client.check({ path: '/api/x', headers: bearer(token) })).status).toBe(200);
     revoked.add({ kind: 'sid', value: 'cache-session', expiresAt: Date.now() + 60_000 });
     revoked.add({ kind: 'jti', value: 'cache-b', expiresAt: Date.now() + 60_000 });
-    for (const token of [bySid, byJti]) {
+    revoked.add({ kind: 'sub', value: subjectKey(ISS, 'henry'), createdAt: Date.now(), expiresAt: Date.now() + 60_000 });
+    for (const token of [bySid, byJti, bySubject]) {
       const response = await client.check({ path: '/api/x', headers: bearer(token) });
       expect(response.status?.code).toBe(16);
       expect(outcomeOf(response)).toMatchObject({ status: 401, headers: { 'www-authenticate': expect.stringContaining('error="invalid_token"') as unknown } });

@@ -2,7 +2,8 @@
 // connector's say, and families. Expiry is driven by a manual clock.
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from './harness.js';
+import { revokeSubject } from '../../src/oidc/revocation.js';
+import { ALICE, startTestServer, type TestServer } from './harness.js';
 
 const SECOND = 1000;
 const HOUR = 3_600_000;
@@ -205,5 +206,51 @@ describe('refresh_token grant with rotation disabled', () => {
     expect(second.refresh_token).toBe(first.refresh_token);
     server.clock.advance(HOUR);
     expect((await refreshed(server, first.refresh_token)).refresh_token).toBe(first.refresh_token);
+  });
+});
+
+describe('refresh_token grant after every session of the user was revoked (idgate sessions revoke)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startWith(REFRESH_CONFIG);
+  });
+  afterAll(() => server.close());
+
+  it('refuses a family created before the subject revocation even if it escaped deletion, and a later one works', async () => {
+    const before = await login(server);
+    server.clock.advance(SECOND);
+    // The subject revocation alone, as when a family is created while the CLI reads the sessions.
+    await revokeSubject(server.ctx, { userId: ALICE.userId, connectorId: 'mock' }, 'revoked_by_admin');
+    expect(await refusal(await refresh(server, before.refresh_token))).toEqual({ status: 400, error: 'invalid_grant' });
+    const userinfo = await fetch(`${server.issuer}/userinfo`, { headers: { authorization: `Bearer ${before.access_token}` } });
+    expect(userinfo.status).toBe(401);
+    expect(server.audit.events).toContainEqual(expect.objectContaining({ event: 'subject_revoked', connectorId: 'mock', userId: ALICE.userId }));
+
+    server.clock.advance(SECOND); // iat has whole seconds: the next login is a second later
+    const after = await login(server);
+    expect((await refresh(server, after.refresh_token)).status).toBe(200);
+    expect((await fetch(`${server.issuer}/userinfo`, { headers: { authorization: `Bearer ${after.access_token}` } })).status).toBe(200);
+  });
+
+  it('refuses a code issued before the subject revocation', async () => {
+    const seeded = await server.seedCode();
+    server.clock.advance(SECOND);
+    await revokeSubject(server.ctx, { userId: ALICE.userId, connectorId: 'mock' }, 'revoked_by_admin');
+    const response = await server.post('/token', {
+      grant_type: 'authorization_code', code: seeded.code, redirect_uri: 'https://rp.example/callback',
+      code_verifier: seeded.verifier, client_id: 'web', client_secret: 'web secret',
+    });
+    expect(await response.json()).toMatchObject({ error: 'invalid_grant', error_description: expect.stringMatching(/sessions were revoked/) });
+  });
+
+  it('keeps a user of another connector, with the same user ID, logged in', async () => {
+    const other = await server.seedCode({ connectorId: 'local' });
+    server.clock.advance(SECOND);
+    await revokeSubject(server.ctx, { userId: ALICE.userId, connectorId: 'mock' }, 'revoked_by_admin');
+    const response = await server.post('/token', {
+      grant_type: 'authorization_code', code: other.code, redirect_uri: 'https://rp.example/callback',
+      code_verifier: other.verifier, client_id: 'web', client_secret: 'web secret',
+    });
+    expect(response.status).toBe(200);
   });
 });

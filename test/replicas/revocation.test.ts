@@ -45,12 +45,23 @@ function filterSection(port: number, issuer: string, jwksUri?: string): string {
 `;
 }
 
-async function logIn(issuer: string) {
+/** Logs in up to the redirect back to the app, with the code not yet redeemed. */
+async function logInUntilCode(issuer: string, scope?: string) {
   const config = await relyingParty(issuer);
-  const request = await authorizationRequest(config);
+  const request = await authorizationRequest(config, scope);
   const callback = await followLogin(request.url.toString(), { redirectURI: EXAMPLE_APP.redirectURI, username: ADMIN.email, password: ADMIN.password });
-  const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state });
-  return { config, tokens };
+  const redeem = () => client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state });
+  return { config, redeem };
+}
+
+async function logIn(issuer: string, scope?: string) {
+  const { config, redeem } = await logInUntilCode(issuer, scope);
+  return { config, tokens: await redeem() };
+}
+
+/** Waits for the next whole second: a token's iat must be later than a subject revocation's second. */
+async function nextSecond(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000) + 5));
 }
 
 /** One nginx auth_request to the filter, as the ingress would send it. */
@@ -122,6 +133,33 @@ describe('revocation reaches a filter in another process (PostgreSQL LISTEN/NOTI
     console.log(`PostgreSQL: sessions CLI revoke -> first 401 at filter B after ${ms.toFixed(0)} ms`);
     expect(out.stdout).toMatch(/revoked [1-9]\d* session\(s\)/);
     expect(ms).toBeLessThan(REVOCATION_DEADLINE_MS);
+    await nextSecond();
+  });
+
+  it('ends with `idgate sessions revoke` the sessions that have no refresh token too, and lets the user log in again', async () => {
+    const { tokens } = await logIn(issuer, 'openid email');
+    expect(tokens.refresh_token).toBeUndefined(); // no offline_access: nothing of this session is stored
+    const pending = await logInUntilCode(issuer, 'openid email');
+    const out = { stdout: '', stderr: '' };
+    const io = { stdout: (s: string) => void (out.stdout += s), stderr: (s: string) => void (out.stderr += s) };
+    const { ms } = await timeToDenial(filter, tokens.access_token, async () => {
+      expect(await runSessionsCommand(['revoke', '--config', configFile, '--user', ADMIN.userId, '--connector', 'local'], io)).toBe(0);
+    });
+    console.log(`PostgreSQL: sessions CLI revoke of a session without refresh token -> first 401 at filter B after ${ms.toFixed(0)} ms`);
+    expect(ms).toBeLessThan(REVOCATION_DEADLINE_MS);
+    expect(out.stdout).toMatch(/revoked every token issued until now to sub \S+ \(connector local\)/);
+    expect(JSON.parse(out.stderr.split('\n')[0]!)).toMatchObject({ event: 'subject_revoked', reason: 'revoked_by_admin', connectorId: 'local' });
+
+    const userinfo = await fetch(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(userinfo.status).toBe(401);
+    expect(userinfo.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
+    // A code issued before the revocation is refused when redeemed after it.
+    await expect(pending.redeem()).rejects.toMatchObject({ error: 'invalid_grant' });
+
+    await nextSecond();
+    const again = await logIn(issuer, 'openid email');
+    expect((await check(filter, again.tokens.access_token)).status).toBe(200);
+    expect((await fetch(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${again.tokens.access_token}` } })).status).toBe(200);
   });
 
   it('keeps allowing tokens of sessions nobody revoked', async () => {

@@ -4,10 +4,10 @@
  */
 import { hashToken } from '../../../storage/secrets.js';
 import { AlreadyExistsError, type AuthCode, type Client, type UsedId } from '../../../storage/storage.js';
-import type { GrantedSession } from '../../claims.js';
+import { subjectOf, type GrantedSession } from '../../claims.js';
 import type { IssuerContext } from '../../context.js';
 import { OAuthError } from '../../errors.js';
-import { revokeSession } from '../../revocation.js';
+import { isSubjectRevoked, revokeSession } from '../../revocation.js';
 import { parseScopes, resolveAudience } from '../../scopes.js';
 import { checkConnectorAllowed, mayIssueRefreshToken, refreshPolicy, requireParam, type GrantHandler } from '../grant.js';
 import { issueTokens } from '../issue.js';
@@ -81,6 +81,13 @@ function checkPkceWasUsed(ctx: IssuerContext, client: Client, code: AuthCode): v
   }
 }
 
+/** An operator revoked every session of the user after the code was issued (`idgate sessions revoke`). */
+async function checkSubjectNotRevoked(ctx: IssuerContext, code: AuthCode): Promise<void> {
+  if (await isSubjectRevoked(ctx, subjectOf(code.identity.userId, code.connectorId), { sinceMs: code.createdAt })) {
+    throw new OAuthError('invalid_grant', "the user's sessions were revoked after this authorization code was issued");
+  }
+}
+
 export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client }) => {
   const code = requireParam(form, 'code');
   const redirectUri = requireParam(form, 'redirect_uri');
@@ -91,6 +98,7 @@ export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client }
   checkConnectorAllowed(client, record.connectorId);
   checkPkceWasUsed(ctx, client, record);
   checkPkce(record, form.code_verifier);
+  await checkSubjectNotRevoked(ctx, record);
 
   const scopes = parseScopes(record.scopes);
   const session: GrantedSession = {

@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { canRefresh, type Identity } from '../../../connector.js';
 import { hashToken } from '../../../storage/secrets.js';
 import { NotFoundError, type Client, type StoredIdentity } from '../../../storage/storage.js';
-import type { GrantedSession } from '../../claims.js';
+import { subjectOf, type GrantedSession } from '../../claims.js';
 import type { IssuerContext } from '../../context.js';
 import { OAuthError } from '../../errors.js';
-import { isSessionRevoked, revokeSession } from '../../revocation.js';
+import { isSessionRevoked, isSubjectRevoked, revokeSession } from '../../revocation.js';
 import { parseScopes, resolveAudience, type ParsedScopes } from '../../scopes.js';
 import { checkConnectorAllowed, refreshPolicy, requireParam, type GrantHandler } from '../grant.js';
 import { issueTokens } from '../issue.js';
@@ -25,6 +25,8 @@ const invalid = () => new OAuthError('invalid_grant', 'refresh token is invalid,
 async function loadFamily(ctx: IssuerContext, familyId: string): Promise<RefreshFamily> {
   const family = (await ctx.storage.refreshTokens.get(familyId)) as RefreshFamily | undefined;
   if (!family || (await isSessionRevoked(ctx, familyId))) throw invalid();
+  // A family created before its user's sessions were all revoked (one racing the sessions CLI).
+  if (await isSubjectRevoked(ctx, subjectOf(family.identity.userId, family.connectorId), { sinceMs: family.createdAt })) throw invalid();
   return family;
 }
 

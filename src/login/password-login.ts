@@ -68,7 +68,7 @@ export async function handlePasswordLogin(ctx: Context, deps: LoginDeps): Promis
     return showForm(ctx, deps, step, 400, username, `Enter your ${promptOf(connector).toLowerCase()} and password.`);
   }
   const keys = [`user:${open.id}:${username.toLowerCase()}`, `ip:${deps.clientIP(ctx)}`];
-  const locked = deps.throttle.lockedFor(keys);
+  const locked = await deps.throttle.lockedFor(keys);
   if (locked > 0) {
     recordLogin(deps, { ...base, result: 'failure', reason: 'throttled' });
     return showForm(ctx, deps, step, 429, username, tooManyAttempts(locked));
@@ -80,14 +80,13 @@ export async function handlePasswordLogin(ctx: Context, deps: LoginDeps): Promis
       throw error;
     });
   if (!identity) {
-    deps.throttle.fail(keys);
+    const nowLocked = await deps.throttle.fail(keys);
     recordLogin(deps, { ...base, result: 'failure', reason: 'invalid_credentials' });
-    const nowLocked = deps.throttle.lockedFor(keys);
     if (nowLocked > 0) return showForm(ctx, deps, step, 429, username, tooManyAttempts(nowLocked));
     return showForm(ctx, deps, step, 401, username, `Incorrect ${promptOf(connector).toLowerCase()} or password.`);
   }
 
-  deps.throttle.reset(keys.slice(0, 1));
+  await deps.throttle.reset(keys.slice(0, 1));
   recordLogin(deps, { ...base, result: 'success', user: identity.email ?? identity.username });
   sendNextStep(ctx, deps, await completeLogin(deps.issuer, authRequest.id, open.id, identity));
 }

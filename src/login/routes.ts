@@ -23,7 +23,7 @@ export function mountLoginRoutes(router: Router, ctx: IssuerContext): void {
   const deps: LoginDeps = {
     issuer: ctx,
     theme: resolveTheme(ctx.config, ctx.basePath),
-    throttle: createLoginThrottle(ctx.config.login.throttle, ctx.now),
+    throttle: createLoginThrottle(ctx.storage, ctx.config.login.throttle, ctx.now),
     clientIP: clientIPReader(ctx.config),
   };
   const assets = loginAssets(deps.theme.extraCSS);

@@ -2,8 +2,11 @@
  * Slows password guessing (login.throttle): failures are counted per user (per connector) and per
  * client IP within `window`; at `maxFailures` that key is locked for `lockout`. A locked key is
  * refused before the connector is asked, so a lockout costs the attacker nothing to learn from.
- * Counts live in this process (bounded); replicas each count on their own.
+ * Counts live in storage, so replicas on one database share them: spreading guesses over replicas
+ * gains nothing. Records expire with their window or lockout and are garbage-collected.
  */
+import { createHash } from 'node:crypto';
+import { AlreadyExistsError, NotFoundError, type LoginFailures, type Storage } from '../storage/storage.js';
 
 export interface ThrottleConfig {
   maxFailures: number;
@@ -13,56 +16,62 @@ export interface ThrottleConfig {
   lockout: number;
 }
 
-interface Entry {
-  failures: number[];
-  lockedUntil: number;
-}
-
-const MAX_KEYS = 100_000;
-
 export interface LoginThrottle {
   /** ms until the first of `keys` that is locked unlocks; 0 when none is. */
-  lockedFor(keys: string[]): number;
-  /** Counts a failure against every key; locks those that reach maxFailures. */
-  fail(keys: string[]): void;
+  lockedFor(keys: string[]): Promise<number>;
+  /** Counts a failure against every key, locks those that reach maxFailures; returns `lockedFor(keys)`. */
+  fail(keys: string[]): Promise<number>;
   /** Forgets the failures of `keys` (after a successful login). */
-  reset(keys: string[]): void;
+  reset(keys: string[]): Promise<void>;
 }
 
-export function createLoginThrottle(config: ThrottleConfig, now: () => number): LoginThrottle {
-  const entries = new Map<string, Entry>();
+/** Keys hold what people typed; the record ID is their hash, of fixed length. */
+function recordId(key: string): string {
+  return createHash('sha256').update(key).digest('base64url');
+}
 
-  /** Drops what no longer counts; if a flood of keys still overfills the map, the oldest go first. */
-  function prune(at: number): void {
-    for (const [key, entry] of entries) {
-      if (entry.lockedUntil <= at && entry.failures.every((t) => t <= at - config.window)) entries.delete(key);
-    }
-    for (const key of entries.keys()) {
-      if (entries.size <= MAX_KEYS) break;
-      entries.delete(key);
+export function createLoginThrottle(storage: Pick<Storage, 'loginFailures'>, config: ThrottleConfig, now: () => number): LoginThrottle {
+  const failures = storage.loginFailures;
+
+  function withFailure(current: LoginFailures | undefined, id: string, at: number): LoginFailures {
+    const recent = [...(current?.failures ?? []).filter((t) => t > at - config.window), at];
+    const lockedUntil = recent.length >= config.maxFailures ? at + config.lockout : current?.lockedUntil ?? 0;
+    const counted = recent.length >= config.maxFailures ? [] : recent;
+    return { id, failures: counted, lockedUntil, expiresAt: Math.max(lockedUntil, at + config.window) };
+  }
+
+  /** Adds a failure by compare-and-swap, creating the record the first time; returns the lock's end. */
+  async function failOne(key: string, at: number): Promise<number> {
+    const id = recordId(key);
+    for (;;) {
+      try {
+        return (await failures.update(id, (current) => withFailure(current, id, at))).lockedUntil;
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+      const record = withFailure(undefined, id, at);
+      try {
+        await failures.create(record);
+        return record.lockedUntil;
+      } catch (error) {
+        if (!(error instanceof AlreadyExistsError)) throw error; // created meanwhile elsewhere: update it
+      }
     }
   }
 
+  const remaining = (until: number[], at: number) => Math.max(0, ...until.map((t) => t - at));
+
   return {
-    lockedFor(keys) {
-      const at = now();
-      return Math.max(0, ...keys.map((key) => (entries.get(key)?.lockedUntil ?? 0) - at));
+    async lockedFor(keys) {
+      const records = await Promise.all(keys.map((key) => failures.get(recordId(key))));
+      return remaining(records.map((record) => record?.lockedUntil ?? 0), now());
     },
-    fail(keys) {
+    async fail(keys) {
       const at = now();
-      if (entries.size > MAX_KEYS) prune(at);
-      for (const key of keys) {
-        const entry = entries.get(key) ?? { failures: [], lockedUntil: 0 };
-        entry.failures = [...entry.failures.filter((t) => t > at - config.window), at];
-        if (entry.failures.length >= config.maxFailures) {
-          entry.lockedUntil = at + config.lockout;
-          entry.failures = [];
-        }
-        entries.set(key, entry);
-      }
+      return remaining(await Promise.all(keys.map((key) => failOne(key, at))), at);
     },
-    reset(keys) {
-      for (const key of keys) entries.delete(key);
+    async reset(keys) {
+      await Promise.all(keys.map((key) => failures.delete(recordId(key))));
     },
   };
 }

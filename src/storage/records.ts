@@ -143,6 +143,7 @@ export function createStorage(backend: RecordBackend, options: CreateStorageOpti
     samlRequests: collection('samlRequests'),
     usedIds,
     revocations: collection('revocations'),
+    loginFailures: collection('loginFailures'),
 
     async markUsed(namespace, id, expiresAt) {
       try {

@@ -73,6 +73,7 @@ export function withStatic(storage: Storage, records: StaticRecords): Storage {
     samlRequests: storage.samlRequests,
     usedIds: storage.usedIds,
     revocations: storage.revocations,
+    loginFailures: storage.loginFailures,
     markUsed: (namespace, id, expiresAt) => storage.markUsed(namespace, id, expiresAt),
     ping: () => storage.ping(),
     gc: (now) => storage.gc(now),

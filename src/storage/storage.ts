@@ -191,6 +191,18 @@ export function issuedBeforeRevocation(iat: unknown, revokedAt: EpochMs): boolea
   return typeof iat !== 'number' || iat <= Math.floor(revokedAt / 1000);
 }
 
+/** Failed password attempts of one throttle key (a user at a connector, a client IP); see login/throttle.ts. */
+export interface LoginFailures {
+  /** `<sha-256 of the key>`: keys hold what people typed, of any length. */
+  id: string;
+  /** When each failure within the window happened. */
+  failures: EpochMs[];
+  /** Refused until then (0: not locked). */
+  lockedUntil: EpochMs;
+  /** The later of the lockout's end and the last failure's window end. */
+  expiresAt: EpochMs;
+}
+
 export interface Collection<T extends { id: string }> {
   /** The record, or undefined if absent or expired. */
   get(id: string): Promise<T | undefined>;
@@ -221,6 +233,7 @@ export interface Storage {
   samlRequests: Collection<SamlRequest>;
   usedIds: Collection<UsedId>;
   revocations: Collection<Revocation>;
+  loginFailures: Collection<LoginFailures>;
   /** Records "seen" once: true the first time, false if already present and unexpired. */
   markUsed(namespace: string, id: string, expiresAt: EpochMs): Promise<boolean>;
   /** Throws if the backend is unreachable (readiness). */
@@ -240,11 +253,12 @@ export type RecordKind =
   | 'connectors'
   | 'samlRequests'
   | 'usedIds'
-  | 'revocations';
+  | 'revocations'
+  | 'loginFailures';
 
 export const RECORD_KINDS: readonly RecordKind[] = [
   'clients', 'authRequests', 'authCodes', 'refreshTokens', 'passwords', 'keys', 'connectors',
-  'samlRequests', 'usedIds', 'revocations',
+  'samlRequests', 'usedIds', 'revocations', 'loginFailures',
 ];
 
 /** One stored row as a backend sees it: opaque JSON plus the columns it must index. */

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/storage/secrets.js';
 import { openStorage } from '../../src/storage/open.js';
 import type { Storage } from '../../src/storage/storage.js';
-import { followLogin } from '../helpers/http-login.js';
+import { followLogin, LoginPageError } from '../helpers/http-login.js';
 import { ADMIN, EXAMPLE_APP } from '../helpers/issuer.js';
 import { dropSchema, randomSchemaName, requirePostgres, TEST_POSTGRES_URL } from '../storage/postgres-helpers.js';
 import {
@@ -129,6 +129,32 @@ describe('two replicas on one PostgreSQL', () => {
     const { tokens } = await logInVia(a, a);
     const viaB = await relyingParty(issuer, b);
     expect((await client.refreshTokenGrant(viaB, tokens.refresh_token!)).claims()!.iss).toBe(issuer);
+  });
+
+  it('counts failed password attempts on A and B together (login.throttle is shared)', async () => {
+    const config = await relyingParty(issuer, a);
+    let next = 0;
+    const replicas = [a, b];
+    balancer.route = (req) => (req.method === 'POST' && req.url?.startsWith('/dex/auth/local/login') ? replicas[next++ % 2]! : a).origin;
+    const attempt = async (password: string) => {
+      const request = await authorizationRequest(config);
+      return followLogin(request.url.toString(), { redirectURI: EXAMPLE_APP.redirectURI, username: ADMIN.email, password }).then(
+        () => 302,
+        (error: unknown) => (error instanceof LoginPageError ? error.status : Promise.reject(error)),
+      );
+    };
+    try {
+      // Default maxFailures 5: two replicas counting alone would allow 2 x 4 failures before a lock.
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push(await attempt('wrong'));
+      expect(statuses).toEqual([401, 401, 401, 401, 429]);
+      expect(next).toBe(5);
+      expect(await attempt(ADMIN.password)).toBe(429); // locked on both, even with the right password
+      expect(await attempt(ADMIN.password)).toBe(429);
+    } finally {
+      for (const record of await storage.loginFailures.list()) await storage.loginFailures.delete(record.id);
+      balancer.route = () => a.origin;
+    }
   });
 
   it('lets the person finish on B a login whose /auth was served by A, after A is killed (SIGKILL)', async () => {

@@ -3,7 +3,7 @@
  * nothing is dropped or reshaped. Times are relative to `now` so expiry tests can move the clock.
  */
 import type {
-  AuthCode, AuthRequest, Client, ConnectorRecord, EpochMs, Password, RefreshToken, Revocation, SamlRequest,
+  AuthCode, AuthRequest, Client, ConnectorRecord, EpochMs, LoginFailures, Password, RefreshToken, Revocation, SamlRequest,
   SigningKeys, Storage, StoredIdentity, UsedId,
 } from '../../src/storage/storage.js';
 
@@ -133,6 +133,13 @@ export const revocation = (value: string, now: EpochMs, userId = 'user-1'): Revo
   expiresAt: now + HOUR,
 });
 
+export const loginFailures = (id: string, now: EpochMs): LoginFailures => ({
+  id,
+  failures: [now - 1_000, now],
+  lockedUntil: 0,
+  expiresAt: now + HOUR,
+});
+
 type AnyRecord = { id: string; [field: string]: unknown };
 
 /** Every kind: a full record, a changed copy of it (for update), and whether it expires (so GC may delete it). */
@@ -156,4 +163,5 @@ export const KIND_FIXTURES: KindFixture[] = [
   { kind: 'samlRequests', make: (now) => plain(samlRequest('_a1b2c3', now)), change: (r) => ({ ...r, authRequestId: 'auth-2' }), expires: true },
   { kind: 'usedIds', make: (now) => plain(usedId('saml:_assertion', now)), change: (r) => ({ ...r, expiresAt: (r.expiresAt as number) + 1 }), expires: true },
   { kind: 'revocations', make: (now) => plain(revocation('session-1', now)), change: (r) => ({ ...r, userId: 'user-2' }), expires: true },
+  { kind: 'loginFailures', make: (now) => plain(loginFailures('key-hash', now)), change: (r) => ({ ...r, failures: [], lockedUntil: r.expiresAt }), expires: true },
 ];

@@ -40,14 +40,14 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   const closers: Array<() => Promise<void>> = [];
   const urls: RunningServer['urls'] = {};
   let issuer: Issuer | undefined;
-  let ready = async (): Promise<void> => {};
+  const readiness: ReadinessChecks = {};
 
   try {
     const webAddress = options.listen?.web ?? config.web.http;
     if (webAddress || config.web.https) {
       issuer = await buildIssuer(config, { logger, now, metrics: createIssuerMetrics(registry) });
       const storage = issuer.context.storage;
-      ready = () => storage.ping();
+      readiness.storage = () => storage.ping();
       issuer.start();
       const stopGc = startGarbageCollection(storage, { now, logger });
       const built = issuer;
@@ -89,13 +89,17 @@ export async function startServer(config: Config, options: ServerOptions): Promi
         ...(revocations ? { revocations: revocations.list } : {}),
       });
       closers.unshift(() => filter.close());
+      // Started means policies loaded and the revocation feed live. A filter stays ready while the
+      // database is away: it decides with the revocations it holds (taking every filter out of the
+      // balancer for a database blip would stop all traffic) and re-reads them when it reconnects.
+      readiness.filter = async () => undefined;
       if (filter.grpcPort !== undefined) urls.filterGrpc = `127.0.0.1:${filter.grpcPort}`;
       if (filter.httpPort !== undefined) urls.filterHttp = `http://127.0.0.1:${filter.httpPort}`;
     }
 
     const telemetryAddress = options.listen?.telemetry ?? config.telemetry.http;
     if (telemetryAddress) {
-      const server = http.createServer(createTelemetryApp(registry, () => ready()).callback());
+      const server = http.createServer(createTelemetryApp(registry, readiness).callback());
       urls.telemetry = await listen(server, telemetryAddress);
       closers.unshift(() => closeServer(server));
       logger.info({ url: urls.telemetry }, 'telemetry listening');
@@ -120,8 +124,22 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   };
 }
 
-/** /metrics, /healthz, /healthz/live, /healthz/ready (storage reachable). */
-export function createTelemetryApp(registry: Registry, ready: () => Promise<void>): Koa {
+/** What /healthz/ready checks, by name: `storage` (reachable) with an issuer, `filter` with a filter. */
+export type ReadinessChecks = Record<string, () => Promise<void>>;
+
+/** Runs every check (each bounded); the result per check is "ok" or why it failed. */
+async function runReadinessChecks(checks: ReadinessChecks): Promise<{ ready: boolean; results: Record<string, string> }> {
+  const names = Object.keys(checks);
+  const outcomes = await Promise.allSettled(names.map((name) => withTimeout(checks[name]!(), 2_000)));
+  const results = Object.fromEntries(names.map((name, i) => {
+    const outcome = outcomes[i]!;
+    return [name, outcome.status === 'fulfilled' ? 'ok' : (outcome.reason as Error).message];
+  }));
+  return { ready: outcomes.every((outcome) => outcome.status === 'fulfilled'), results };
+}
+
+/** /metrics, /healthz, /healthz/live, /healthz/ready (every readiness check passes). */
+export function createTelemetryApp(registry: Registry, readiness: ReadinessChecks): Koa {
   const app = new Koa();
   app.silent = true;
   app.use(async (ctx) => {
@@ -139,15 +157,12 @@ export function createTelemetryApp(registry: Registry, ready: () => Promise<void
       case '/healthz/live':
         ctx.body = { status: 'ok' };
         return;
-      case '/healthz/ready':
-        try {
-          await withTimeout(ready(), 2_000);
-          ctx.body = { status: 'ready', checks: { storage: 'ok' } };
-        } catch (error) {
-          ctx.status = 503;
-          ctx.body = { status: 'not ready', checks: { storage: (error as Error).message } };
-        }
+      case '/healthz/ready': {
+        const { ready, results } = await runReadinessChecks(readiness);
+        ctx.status = ready ? 200 : 503;
+        ctx.body = { status: ready ? 'ready' : 'not ready', checks: results };
         return;
+      }
       default:
         ctx.status = 404;
         ctx.body = { error: 'not_found' };

@@ -162,6 +162,15 @@ describe('revocation reaches a filter in another process (PostgreSQL LISTEN/NOTI
     expect((await fetch(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${again.tokens.access_token}` } })).status).toBe(200);
   });
 
+  it('reports on /healthz/ready what each process checks: storage for the issuer, the filter for a filter-only one', async () => {
+    const ready = async (replica: Replica) => {
+      const response = await fetch(`${replica.telemetry}/healthz/ready`);
+      return { status: response.status, body: (await response.json()) as unknown };
+    };
+    expect(await ready(processes[0]!)).toEqual({ status: 200, body: { status: 'ready', checks: { storage: 'ok' } } });
+    expect(await ready(processes[1]!)).toEqual({ status: 200, body: { status: 'ready', checks: { filter: 'ok' } } });
+  });
+
   it('keeps allowing tokens of sessions nobody revoked', async () => {
     const { tokens } = await logIn(issuer);
     expect((await check(filter, tokens.access_token)).status).toBe(200);

@@ -209,6 +209,22 @@ describe('refresh_token grant with rotation disabled', () => {
   });
 });
 
+describe('refresh_token grant with reuseInterval 0s', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startWith('expiry: { refreshTokens: { reuseInterval: 0s } }');
+  });
+  afterAll(() => server.close());
+
+  it('never answers the previous token again, even from a replica whose clock is behind the rotation', async () => {
+    const first = await login(server);
+    await refreshed(server, first.refresh_token);
+    server.clock.set(server.clock() - 5); // another replica, 5 ms behind the one that rotated
+    expect(await refusal(await refresh(server, first.refresh_token))).toEqual({ status: 400, error: 'invalid_grant' });
+    expect(await server.ctx.storage.revocations.get(`sid:${first.sid}`)).toMatchObject({ kind: 'sid' });
+  });
+});
+
 describe('refresh_token grant after every session of the user was revoked (idgate sessions revoke)', () => {
   let server: TestServer;
   beforeAll(async () => {

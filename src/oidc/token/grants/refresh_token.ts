@@ -81,10 +81,12 @@ async function recordUse(
   update: { identity: StoredIdentity; connectorData: string | undefined },
 ): Promise<string> {
   const policy = refreshPolicy(ctx);
-  const now = ctx.now();
   const salt = randomBytes(16).toString('base64url');
   let handOut = '';
   await updateFamily(ctx, familyId, (stored) => {
+    // Read the clock on each attempt: a request that started before a concurrent rotation was stored
+    // must not count as "within reuseInterval" of it (with reuseInterval 0 that would let both win).
+    const now = ctx.now();
     const current = stored as RefreshFamily;
     const presented = classifySecret(current, secret, now);
     const base = { ...current, identity: update.identity, connectorData: update.connectorData, lastUsedAt: now };
@@ -106,7 +108,8 @@ async function recordUse(
       ...base,
       tokenHash: hashToken(rotatedSecret(secret, salt)),
       obsoleteTokenHash: hashToken(secret),
-      obsoleteUntil: now + policy.reuseInterval,
+      // reuseInterval 0: the previous token is never answered again, whatever the replicas' clocks say.
+      ...(policy.reuseInterval > 0 ? { obsoleteUntil: now + policy.reuseInterval } : {}),
       rotationSalt: salt,
       expiresAt,
     };

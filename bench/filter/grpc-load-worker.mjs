@@ -33,8 +33,17 @@ async function closedLoop(concurrency, seconds) {
     }
   }
   const start = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(Array.from({ length: concurrency }, lane));
-  return { done, errors, denied, seconds: (performance.now() - start) / 1000 };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { done, errors, denied, seconds: (performance.now() - start) / 1000, clientCpuUs: cpu.user + cpu.system };
+}
+
+/** The response to each request, as a plain object (for the replay baseline). */
+async function capture() {
+  const responses = [];
+  for (const request of requests) responses.push(await call(request));
+  return { responses };
 }
 
 async function openLoop(rate, seconds) {
@@ -57,7 +66,9 @@ async function openLoop(rate, seconds) {
 }
 
 process.on('message', async (task) => {
-  const result = task.kind === 'closed' ? await closedLoop(task.concurrency, task.seconds) : await openLoop(task.rate, task.seconds);
+  const result = task.kind === 'closed' ? await closedLoop(task.concurrency, task.seconds)
+    : task.kind === 'capture' ? await capture()
+      : await openLoop(task.rate, task.seconds);
   process.send(result);
 });
 process.send({ ready: true });

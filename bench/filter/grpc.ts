@@ -3,7 +3,10 @@
  * server on the same protos, in the same run: throughput ratio (closed loop, target >= 0.9) and latency
  * percentiles at a fixed 2,000 rps (open loop, target p99 < 1 ms). The load generator is a child process,
  * so the server's CPU time per request (process.cpuUsage) is measured alone: on a shared machine that
- * figure is steadier than wall-clock throughput, and both are printed.
+ * figure is steadier than wall-clock throughput, and both are printed. A third server, "replay", answers
+ * each request with the response the filter gave it (captured first) and does nothing else: the filter
+ * against it shows the cost of the filter's work alone, apart from what its richer responses cost the
+ * client and the transport. The load generator's own CPU per request is printed too.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,10 +21,15 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const RATE = Number(process.env.BENCH_RATE ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
-async function startNoopServer(): Promise<{ port: number; close(): void }> {
+interface CheckCall { request: { attributes?: { request?: { http?: { path?: string } } } } }
+
+/** The no-op (empty allow) or, given `responses` by request path, the replay of the filter's answers. */
+async function startNoopServer(responses?: Map<string, unknown>): Promise<{ port: number; close(): void }> {
   const server = new Server({ 'grpc.enable_channelz': 0 }); // same server options as the filter's
+  const empty = { status: { code: 0 }, ok_response: {} };
   server.addService(loadAuthorizationProto().service, {
-    Check: (_call: unknown, callback: (error: null, response: unknown) => void) => callback(null, { status: { code: 0 }, ok_response: {} }),
+    Check: (call: CheckCall, callback: (error: null, response: unknown) => void) =>
+      callback(null, responses?.get(call.request.attributes?.request?.http?.path ?? '') ?? empty),
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   return { port, close: () => server.forceShutdown() };
@@ -38,7 +46,7 @@ function checkRequest(token: string, path: string) {
   };
 }
 
-interface ClosedResult { done: number; errors: number; denied: number; seconds: number; cpuUs: number }
+interface ClosedResult { done: number; errors: number; denied: number; seconds: number; cpuUs: number; clientCpuUs: number }
 interface OpenResult { latencies: number[]; errors: number; seconds: number }
 
 function runTask<T>(child: ChildProcess, task: object): Promise<T> {
@@ -62,6 +70,7 @@ async function loadAgainst(port: number, requests: object[]) {
       return { ...result, cpuUs: used.user + used.system };
     },
     open: () => runTask<OpenResult>(child, { kind: 'open', rate: RATE, seconds: SECONDS }),
+    capture: () => runTask<{ responses: unknown[] }>(child, { kind: 'capture' }),
     stop: () => child.kill(),
   };
 }
@@ -78,23 +87,29 @@ const audit = new MemoryAuditSink();
 const filter = await startBenchFilter(RULES, jwks, { grpc: '127.0.0.1:0' }, audit);
 const noopLoad = await loadAgainst(noop.port, requests);
 const filterLoad = await loadAgainst(filter.grpcPort!, requests);
+const captured = (await filterLoad.capture()).responses;
+const pathOf = (request: object) => (request as CheckCall['request']).attributes!.request!.http!.path!;
+const replay = await startNoopServer(new Map(requests.map((request, i) => [pathOf(request), captured[i]])));
+const replayLoad = await loadAgainst(replay.port, requests);
 
 console.log(`gRPC ext_authz Check: JWT (RS256, 100 users, cached after first use) + ${RULES}-rule policy, audit on, vs no-op grpc-js server`);
 console.log(`closed loop: ${CONCURRENCY} in flight, ${SECONDS}s per run, ${ROUNDS} rounds interleaved\n`);
-const rps = { noop: [] as number[], filter: [] as number[] };
-const cpu = { noop: [] as number[], filter: [] as number[] };
+const rps = { noop: [] as number[], replay: [] as number[], filter: [] as number[] };
+const cpu = { noop: [] as number[], replay: [] as number[], filter: [] as number[] };
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, load] of [['noop', noopLoad], ['filter', filterLoad]] as const) {
+  for (const [name, load] of [['noop', noopLoad], ['replay', replayLoad], ['filter', filterLoad]] as const) {
     const r = await load.closed();
     rps[name].push(r.done / r.seconds);
     cpu[name].push(r.cpuUs / r.done);
-    console.log(`  round ${round + 1} ${name.padEnd(6)} ${fmt(r.done / r.seconds).padStart(8)} rps  ${fmt(r.cpuUs / r.done, 1).padStart(6)} µs server CPU/request  (errors ${r.errors}, denied ${r.denied})`);
+    console.log(`  round ${round + 1} ${name.padEnd(6)} ${fmt(r.done / r.seconds).padStart(8)} rps  ${fmt(r.cpuUs / r.done, 1).padStart(6)} µs server CPU/request  ${fmt(r.clientCpuUs / r.done, 1).padStart(6)} µs client CPU/request  (errors ${r.errors}, denied ${r.denied})`);
   }
 }
 const best = (list: number[]) => Math.max(...list);
 const least = (list: number[]) => Math.min(...list);
 console.log(`\nthroughput ratio filter/noop, wall clock (best of ${ROUNDS}): ${fmt(best(rps.filter) / best(rps.noop), 3)}  (target >= 0.9)`);
-console.log(`throughput ratio filter/noop, server CPU per request (least of ${ROUNDS}): ${fmt(least(cpu.noop) / least(cpu.filter), 3)}  (${fmt(least(cpu.noop), 1)} vs ${fmt(least(cpu.filter), 1)} µs)\n`);
+console.log(`throughput ratio filter/noop, server CPU per request (least of ${ROUNDS}): ${fmt(least(cpu.noop) / least(cpu.filter), 3)}  (${fmt(least(cpu.noop), 1)} vs ${fmt(least(cpu.filter), 1)} µs)`);
+console.log(`throughput ratio filter/replay (same responses, no work), wall clock (best of ${ROUNDS}): ${fmt(best(rps.filter) / best(rps.replay), 3)}`);
+console.log(`throughput ratio replay/noop (what the filter's responses alone cost), wall clock: ${fmt(best(rps.replay) / best(rps.noop), 3)}\n`);
 
 console.log(`open loop at ${RATE} rps for ${SECONDS}s, client-observed latency (ms):`);
 console.log('           p50     p90     p99     p99.9   max');
@@ -110,6 +125,8 @@ const serverSide = audit.lines.map((line) => (JSON.parse(line) as { latencyUs: n
 console.log(`  filter, server side (decode to response, from its audit lines):`);
 console.log(`         ${[50, 90, 99, 99.9].map((p) => fmt(percentile(serverSide, p), 3).padStart(7)).join(' ')} ${fmt(serverSide[serverSide.length - 1] ?? NaN, 3).padStart(7)}   (${fmt(serverSide.length)} decisions)`);
 noopLoad.stop();
+replayLoad.stop();
 filterLoad.stop();
 noop.close();
+replay.close();
 await filter.close();

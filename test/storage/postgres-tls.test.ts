@@ -74,7 +74,7 @@ describe('postgres ssl modes over a real TLS handshake', () => {
 
   it('require with a caFile: checks the chain, as libpq does, and refuses an unknown signer', async () => {
     await expectConnects({ mode: 'require', caFile: files.ca });
-    await expectRefused({ mode: 'require', caFile: files.otherCa }, /unable to verify the first certificate \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/);
+    await expectRefused({ mode: 'require', caFile: files.otherCa }, /unable to verify the first certificate.*\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/);
   });
 
   it('verify-ca: accepts a certificate from the CA whatever name it carries', async () => {
@@ -82,7 +82,7 @@ describe('postgres ssl modes over a real TLS handshake', () => {
   });
 
   it('verify-ca: refuses a certificate the CA did not sign', async () => {
-    await expectRefused({ mode: 'verify-ca', caFile: files.otherCa }, /unable to verify the first certificate \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/);
+    await expectRefused({ mode: 'verify-ca', caFile: files.otherCa }, /unable to verify the first certificate.*\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/);
   });
 
   it('verify-full: refuses a certificate that does not name the host', async () => {
@@ -98,7 +98,7 @@ describe('postgres ssl modes over a real TLS handshake', () => {
   });
 
   it('verify-full: refuses a private CA unless caFile names it (the system CAs do not)', async () => {
-    await expectRefused({ mode: 'verify-full', serverName: 'db.idgate.test' }, /unable to verify the first certificate \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/);
+    await expectRefused({ mode: 'verify-full', serverName: 'db.idgate.test' }, /unable to verify the first certificate.*\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)$/);
   });
 
   it('disable: speaks plaintext, which a TLS-only server refuses', async () => {

@@ -17,14 +17,16 @@ export interface CheckInput {
   scheme: string;
   /** Lower-cased header names; repeated headers joined with ",". */
   headers: Readonly<Record<string, string | undefined>>;
-  /** Direct peer IP (source.ip). */
+  /** The proxy's direct peer (source.ip): Envoy's source address, or what a trusted HTTP proxy says. */
   sourceIp?: string;
-  /** Original client IP (remote.ip): X-Forwarded-For / proxy protocol. */
+  /** Original client (remote.ip): X-Forwarded-For read from the right with numTrustedProxies (see client-address.ts). */
   remoteIp?: string;
   destinationIp?: string;
   destinationPort?: number;
   /** The peer's mTLS identity as the proxy saw it (URI SAN, e.g. spiffe://td/ns/x/sa/y). */
   peerPrincipal?: string;
+  /** The ingress's own identity (attributes.destination.principal), e.g. spiffe://td/ns/shop/sa/web. */
+  destinationPrincipal?: string;
   /** TLS SNI (connection.sni). */
   sni?: string;
   /** ext_authz context_extensions: `namespace`, `labels` ("k=v,k2=v2"). */
@@ -33,6 +35,8 @@ export interface CheckInput {
   destinationLabels?: Readonly<Record<string, string>>;
   /** Dynamic metadata by filter name, flattened to string values (experimental.envoy.filters.*). */
   filterMetadata?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Route metadata by filter name (attributes.route_metadata_context); Istio puts `istio.config` there. */
+  routeMetadata?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 export interface HeaderToSet {
@@ -44,10 +48,14 @@ export type Decision = 'allow' | 'deny';
 
 export interface CheckResult {
   decision: Decision;
-  /** HTTP status the client gets: 200 on allow, 401 or 403 on deny. */
-  status: 200 | 401 | 403;
-  /** Stable reason code: allowed, no_allow_policy, rbac_denied, rbac_no_match, jwt_invalid, jwt_audience, mtls_required ... */
+  /** HTTP status the client gets: 200 on allow; 401 or 403 on deny; 400 for a request the filter refuses to interpret (a path it cannot normalize). */
+  status: 200 | 400 | 401 | 403;
+  /** Stable reason code: allowed, no_allow_policies, no_allow_match, denied_by_policy, jwt_invalid, jwt_audience, mtls_required, invalid_path ... */
   reason: string;
+  /** Why the token failed (a JwtError code such as ERR_JWT_EXPIRED), for the audit line. */
+  jwtError?: string;
+  /** The target workload's namespace the decision was made for (audit). */
+  namespace?: string;
   /** Deny body (Envoy/Istio wording). */
   body: string;
   /** The policy and rule that decided, `ns/name` and rule index, when one did. */

@@ -54,8 +54,13 @@ export const filterConfigSchema = z.strictObject({
   clockSkew: duration('60s'),
   /** JWS algorithms accepted; a key is only ever used with the algorithm of its own type. */
   algorithms: z.array(z.enum(ALGORITHMS)).default(['RS256', 'ES256', 'EdDSA']),
-  /** Verified-token cache: entries never outlive the token's exp. */
-  tokenCache: z.strictObject({ maxEntries: z.number().int().nonnegative().default(10_000) }).prefault({}),
+  /** Verified-token cache: entries never outlive the token's exp; bounded by count and by (estimated) bytes. */
+  tokenCache: z
+    .strictObject({
+      maxEntries: z.number().int().nonnegative().default(10_000),
+      maxBytes: z.number().int().nonnegative().default(64 * 1024 * 1024),
+    })
+    .prefault({}),
   /** Remote JWKS: background refresh, refetch on an unknown kid at most once per cooldown. */
   jwks: z
     .strictObject({
@@ -64,16 +69,42 @@ export const filterConfigSchema = z.strictObject({
       fetchTimeout: duration('5s'),
     })
     .prefault({}),
-  /** Hops whose X-Forwarded-For / X-Real-IP are believed (HTTP modes); CIDRs or IPs. */
+  /** HTTP modes: the addresses of the proxy itself (nginx, Traefik, Envoy); only their forwarding headers are believed. CIDRs or IPs. */
   trustedProxies: z.array(z.string()).default(['127.0.0.1/32', '::1/128']),
-  /** x-forwarded-client-cert: the By= URIs of proxies trusted to set it (empty: XFCC is ignored). */
-  xfcc: z.strictObject({ trustedBy: z.array(z.string()).default([]) }).prefault({}),
+  /**
+   * Istio's numTrustedProxies (Envoy xff_num_trusted_hops): how many proxies in front of the ingress
+   * append to X-Forwarded-For. remote.ip is the entry this many places left of the right-most one.
+   */
+  numTrustedProxies: z.number().int().min(0).max(64).default(0),
+  /**
+   * x-forwarded-client-cert, HTTP modes: believed only from a trusted proxy that is configured to
+   * overwrite it (forwardClientCertDetails, Istio's gatewayTopology name) and whose By= is in trustedBy.
+   */
+  xfcc: z
+    .strictObject({
+      trustedBy: z.array(z.string().min(1)).default([]),
+      forwardClientCertDetails: z.enum(['SANITIZE', 'SANITIZE_SET', 'APPEND_FORWARD']).default('SANITIZE'),
+    })
+    .prefault({})
+    .superRefine((xfcc, ctx) => {
+      if (xfcc.trustedBy.length > 0 && xfcc.forwardClientCertDetails === 'SANITIZE') {
+        ctx.addIssue({ code: 'custom', path: ['forwardClientCertDetails'], message: 'trustedBy is set, so say how the proxy writes the header: SANITIZE_SET (it replaces any client value) or APPEND_FORWARD (it appends its own element)' });
+      }
+      if (xfcc.trustedBy.length === 0 && xfcc.forwardClientCertDetails !== 'SANITIZE') {
+        ctx.addIssue({ code: 'custom', path: ['trustedBy'], message: `forwardClientCertDetails ${xfcc.forwardClientCertDetails} needs the By= URIs of the proxies that set the header` });
+      }
+    }),
   /** Prefix of the identity headers sent upstream on allow; incoming headers with it are removed. */
   identityHeaderPrefix: z.string().regex(/^[a-z0-9-]+$/, { message: 'lower-case letters, digits and "-"' }).default('x-idgate-'),
   /** Envoy HTTP ext_authz: the http_service.path_prefix configured in Envoy. */
   envoyPathPrefix: z.string().startsWith('/').default('/envoy'),
-  /** How request paths are normalized before matching (Istio's pathNormalization). */
+  /** How request paths are normalized before matching (Istio's meshConfig.pathNormalization). */
   pathNormalization: z.enum(['BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES', 'NONE']).default('BASE'),
+  /**
+   * Envoy's path_with_escaped_slashes_action for %2F / %5C. Default: UNESCAPE_AND_FORWARD with
+   * DECODE_AND_MERGE_SLASHES (as Istio sets it), else KEEP_UNCHANGED.
+   */
+  pathWithEscapedSlashesAction: z.enum(['KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_REDIRECT', 'UNESCAPE_AND_FORWARD']).optional(),
   /**
    * Deny a request that carried no token with 401 and a Bearer challenge (body "Jwt is missing") instead
    * of Istio's 403, so clients know to authenticate. Off by default: Istio answers 403.
@@ -81,8 +112,10 @@ export const filterConfigSchema = z.strictObject({
   challengeAnonymous: z.boolean().default(false),
   /** One JSON line per decision: to stdout (default), a file, or off. */
   audit: z.strictObject({ enabled: z.boolean().default(true), file: z.string().optional() }).prefault({}),
-  /** Watch policy files and reload on change. */
+  /** Watch policy files and reload on change (atomic replaces and ConfigMap swaps included). */
   watch: z.boolean().default(true),
+  /** With watch: rescan the policy files this often as a backstop for missed events (0s: never). */
+  watchInterval: duration('10s'),
   /** JWT signature path: node:crypto with strict alg-to-key binding (fast) or jose. */
   verifier: z.enum(['node-crypto', 'jose']).default('node-crypto'),
 });

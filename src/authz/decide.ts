@@ -8,7 +8,7 @@ import type { FilterConfig } from './config.js';
 import type { Authentication } from './jwt/authenticate.js';
 import { peerIdentityFrom, type PeerIdentity } from './peer/spiffe.js';
 import { DEFAULT_SPACE_DELIMITED, type RequestAttributes } from './policy/attributes.js';
-import { normalizePath } from './policy/normalize-path.js';
+import { defaultEscapedSlashesAction, normalizeRequestPath, type PathNormalizationOptions } from './policy/normalize-path.js';
 import type { PolicySet, TargetWorkload, WorkloadPolicy } from './policy/policy-set.js';
 import { type RevocationCheck } from './revocations.js';
 import { UpstreamMutationMemo } from './upstream-mutation-memo.js';
@@ -26,6 +26,8 @@ export interface PreparedRequest {
   view: WorkloadPolicy;
   peer?: PeerIdentity;
   auth: Authentication;
+  /** The normalized path the decision is made on (set unless the path was refused). */
+  path?: string;
   attributes?: RequestAttributes;
   /** Set when authentication already decided (STRICT without a peer, a bad token). */
   early?: CheckResult;
@@ -35,11 +37,12 @@ export interface PreparedRequest {
 function newResult(decision: CheckResult['decision'], status: CheckResult['status'], reason: string, body: string, headers: HeaderToSet[] = []): CheckResult {
   return {
     decision, status, reason, body, headers, headersToRemove: [], queryParametersToRemove: [],
+    jwtError: undefined, namespace: undefined,
     policy: undefined, rule: undefined, peerPrincipal: undefined, requestPrincipal: undefined, audit: undefined, shadow: undefined,
   };
 }
 
-function deny(status: 401 | 403, reason: string, body: string, headers: HeaderToSet[] = [], peer?: PeerIdentity): CheckResult {
+function deny(status: 400 | 401 | 403, reason: string, body: string, headers: HeaderToSet[] = [], peer?: PeerIdentity): CheckResult {
   const result = newResult('deny', status, reason, body, headers);
   if (peer) result.peerPrincipal = peer.principal;
   return result;
@@ -75,6 +78,8 @@ export class DecisionEngine {
   private policies: PolicySet;
   private readonly spaceDelimited = new WeakMap<object, ReadonlySet<string>>();
   private readonly mutations: UpstreamMutationMemo;
+  private readonly envoyPaths: PathNormalizationOptions;
+  private readonly rawPaths: PathNormalizationOptions;
 
   constructor(
     private readonly config: FilterConfig,
@@ -85,6 +90,9 @@ export class DecisionEngine {
   ) {
     this.policies = policies;
     this.mutations = new UpstreamMutationMemo(config.identityHeaderPrefix);
+    const escapedSlashes = config.pathWithEscapedSlashesAction ?? defaultEscapedSlashesAction(config.pathNormalization);
+    this.envoyPaths = { normalization: config.pathNormalization, escapedSlashes, rawTarget: false };
+    this.rawPaths = { ...this.envoyPaths, rawTarget: true };
   }
 
   /** Atomically replaces the policy set (the caller has already prepared its key sources). */
@@ -99,18 +107,24 @@ export class DecisionEngine {
   async prepare(input: CheckInput): Promise<PreparedRequest> {
     const target = targetWorkload(input, this.config.defaultWorkload);
     const view = this.policies.viewFor(target);
+    // nginx and Traefik hand over the client's raw request target; Envoy (gRPC, HTTP) has normalized it already.
+    const normalized = normalizeRequestPath(input.path, input.transport === 'nginx' || input.transport === 'traefik' ? this.rawPaths : this.envoyPaths);
+    if (!normalized.ok) {
+      return { target, view, auth: { kind: 'anonymous' }, early: deny(400, 'invalid_path', `invalid request path: ${normalized.reason}`) };
+    }
     const mode = view.mtlsMode(input.destinationPort);
     const peer = mode === 'DISABLE' ? undefined : peerIdentityFrom(input.peerPrincipal);
     if (mode === 'STRICT' && !peer) {
       return { target, view, auth: { kind: 'anonymous' }, early: deny(403, 'mtls_required', 'mTLS required: the peer presented no certificate identity (PeerAuthentication STRICT)') };
     }
     const auth: Authentication = isCorsPreflight(input) ? { kind: 'anonymous' } : await this.authenticator.authenticate(input, view.jwtRules);
-    const prepared: PreparedRequest = { target, view, auth };
+    const prepared: PreparedRequest = { target, view, auth, path: normalized.path };
     if (peer) prepared.peer = peer;
     if (auth.kind === 'failed') {
       prepared.early = deny(auth.error.status, auth.error.status === 403 ? 'jwt_audience' : 'jwt_invalid', auth.error.message, [
         { name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="invalid_token"` },
       ], peer);
+      prepared.early.jwtError = auth.error.code;
       return prepared;
     }
     if (auth.kind === 'authenticated' && this.revocations?.isRevoked(auth.payload)) {
@@ -119,15 +133,15 @@ export class DecisionEngine {
       ], peer);
       return prepared;
     }
-    prepared.attributes = this.attributes(input, peer, auth);
+    prepared.attributes = this.attributes(input, normalized.path, peer, auth);
     return prepared;
   }
 
-  private attributes(input: CheckInput, peer: PeerIdentity | undefined, auth: Authentication): RequestAttributes {
+  private attributes(input: CheckInput, path: string, peer: PeerIdentity | undefined, auth: Authentication): RequestAttributes {
     const a: RequestAttributes = {
       host: input.host,
       method: input.method,
-      path: normalizePath(input.path, this.config.pathNormalization),
+      path,
       headers: input.headers,
       spaceDelimitedClaims: DEFAULT_SPACE_DELIMITED,
     };
@@ -161,7 +175,10 @@ export class DecisionEngine {
   }
 
   async check(input: CheckInput): Promise<CheckResult> {
-    return this.decide(input, await this.prepare(input));
+    const prepared = await this.prepare(input);
+    const result = this.decide(input, prepared);
+    result.namespace = prepared.target.namespace;
+    return result;
   }
 
   decide(input: CheckInput, prepared: PreparedRequest): CheckResult {

@@ -55,7 +55,7 @@ spec: { action: AUDIT, rules: [{ to: [{ operation: { paths: ["/open/audited"] } 
 
 beforeAll(async () => {
   key = await testKey('k1');
-  fixture = await startFilterFixture(policies(JSON.stringify(jwksOf(key))), { xfcc: { trustedBy: [GATEWAY] } });
+  fixture = await startFilterFixture(policies(JSON.stringify(jwksOf(key))), { xfcc: { trustedBy: [GATEWAY], forwardClientCertDetails: 'APPEND_FORWARD' } });
   client = new ExtAuthzClient(`127.0.0.1:${fixture.filter.grpcPort}`);
 });
 

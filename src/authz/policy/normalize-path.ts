@@ -6,6 +6,35 @@
 
 export type PathNormalization = 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES' | 'NONE';
 
+/** Envoy's path_with_escaped_slashes_action (what happens to %2F, %2f, %5C, %5c). */
+export type EscapedSlashesAction = 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD';
+
+export interface PathNormalizationOptions {
+  normalization: PathNormalization;
+  escapedSlashes: EscapedSlashesAction;
+  /**
+   * The proxy forwards the client's raw request target (nginx `$request_uri`, Traefik X-Forwarded-Uri)
+   * without Envoy's normalization: what the upstream would make of it is unknown, so anything ambiguous
+   * is refused instead of guessed.
+   */
+  rawTarget: boolean;
+}
+
+/** The path a decision is made on (no query, no fragment), or why the request target is refused. */
+export type NormalizedPath = { ok: true; path: string } | { ok: false; reason: string };
+
+/** The escaped-slashes action when the config does not set one: Istio sets UNESCAPE_AND_FORWARD with DECODE_AND_MERGE_SLASHES. */
+export function defaultEscapedSlashesAction(normalization: PathNormalization): EscapedSlashesAction {
+  return normalization === 'DECODE_AND_MERGE_SLASHES' ? 'UNESCAPE_AND_FORWARD' : 'KEEP_UNCHANGED';
+}
+
+/** Envoy's order (ConnectionManagerUtility::maybeNormalizePath): escaped slashes, then normalize_path, then merge_slashes. */
+export function normalizeRequestPath(target: string, options: PathNormalizationOptions): NormalizedPath {
+  // Placeholder kept behaviour-compatible until the Envoy-exact implementation lands.
+  void options.rawTarget;
+  return { ok: true, path: normalizePath(target, options.normalization) };
+}
+
 export function stripQuery(target: string): string {
   const q = target.indexOf('?');
   const h = target.indexOf('#');

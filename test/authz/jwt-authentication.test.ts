@@ -2,6 +2,7 @@
  * JWT authentication with Istio's RequestAuthentication outcomes, the same negative tests for both
  * signature paths (node:crypto with strict alg-to-key binding, and jose), and the verified-token cache.
  */
+import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { parseFilterConfig } from '../../src/authz/config.js';
 import { Authenticator, type Authentication } from '../../src/authz/jwt/authenticate.js';
@@ -122,5 +123,30 @@ describe('verified-token cache', () => {
     const auth = await authenticator('node-crypto', { tokenCache: { maxEntries: 2 } });
     for (const sub of ['a', 'b', 'c']) await run(auth, await mint(rsa, { iss: ISS, sub }));
     expect((auth as unknown as { cache: { size: number } }).cache.size).toBe(2);
+  });
+
+  it('is bounded by tokenCache.maxBytes, and a token too large for the budget still authenticates, uncached', async () => {
+    const auth = await authenticator('node-crypto', { tokenCache: { maxBytes: 64 * 1024 } });
+    const cache = (auth as unknown as { cache: { size: number; bytes: number } }).cache;
+    for (const sub of ['a', 'b', 'c', 'd']) expect((await run(auth, await mint(rsa, { iss: ISS, sub, blob: 'x'.repeat(10_000) }))).kind).toBe('authenticated');
+    expect(cache.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(cache.size).toBe(2);
+    const huge = await mint(rsa, { iss: ISS, sub: 'e', blob: 'x'.repeat(40_000) });
+    expect((await run(auth, huge)).kind).toBe('authenticated');
+    expect(cache.size).toBe(2);
+  });
+});
+
+describe('strict token reading', () => {
+  it.each(['node-crypto', 'jose'] as const)('refuses crit, loose base64url and oversized tokens before verifying (%s)', async (verifier) => {
+    const auth = await authenticator(verifier);
+    const token = await mint(rsa, { iss: ISS, sub: 'u' });
+    expect((await run(auth, token)).kind).toBe('authenticated');
+    // The original is cached now: its respellings are not.
+    expect(failure(await run(auth, `${token}!`))).toEqual({ code: 'ERR_JWT_MALFORMED', status: 401 });
+    expect(failure(await run(auth, `${token}==`))).toEqual({ code: 'ERR_JWT_MALFORMED', status: 401 });
+    const crit = await new SignJWT({ iss: ISS, sub: 'u' }).setProtectedHeader({ alg: 'RS256', kid: 'rsa', crit: ['x-ext'], 'x-ext': 1 }).sign(rsa.privateKey, { crit: { 'x-ext': true } });
+    expect(failure(await run(auth, crit))).toEqual({ code: 'ERR_JWT_CRIT', status: 401 });
+    expect(failure(await run(auth, `${'a'.repeat(61_441)}`))).toEqual({ code: 'ERR_JWT_TOO_LARGE', status: 401 });
   });
 });

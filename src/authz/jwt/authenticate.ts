@@ -1,7 +1,8 @@
 /**
  * Request authentication with Istio's RequestAuthentication outcomes: no token means no identity; a
- * token that fails means 401 (403 for a wrong audience). A verified token is cached until its exp, so
- * the hot path verifies each token once; keys come from KeySources shared across policy reloads.
+ * token that fails means 401 (403 for a wrong audience). Tokens are read strictly first (parse-token.ts).
+ * A verified token is cached until its exp, so the hot path verifies each token once; keys come from
+ * KeySources shared across policy reloads.
  */
 import { createHash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
@@ -13,6 +14,7 @@ import type { ScopedJwtRule } from '../policy/policy-set.js';
 import { JwtError } from './jwt-error.js';
 import { KeySource, type KeySourceOptions } from './key-source.js';
 import { locateToken, locationsOf, sameLocation, type TokenLocation } from './locate-token.js';
+import { checkTokenSize, parseToken, type ParsedToken } from './parse-token.js';
 import { TokenCache } from './token-cache.js';
 import { joseVerifier, nodeCryptoVerifier, type SignatureVerifier } from './verify-signature.js';
 
@@ -43,7 +45,7 @@ export class Authenticator {
   private readonly skewMs: number;
 
   constructor(private readonly options: AuthenticatorOptions) {
-    this.cache = new TokenCache(options.config.tokenCache.maxEntries);
+    this.cache = new TokenCache(options.config.tokenCache);
     this.verifySignature = options.config.verifier === 'jose' ? joseVerifier : nodeCryptoVerifier;
     this.algorithms = new Set(options.config.algorithms);
     this.skewMs = options.config.clockSkew;
@@ -120,15 +122,18 @@ export class Authenticator {
     if (!located) return { kind: 'anonymous' };
     const { token, location } = located;
     try {
+      checkTokenSize(token);
       const now = this.options.now();
+      // The cache is keyed by the exact token string and holds only tokens that passed parseToken, so
+      // a hit is a token already read strictly; anything else is parsed (and refused) here.
       const cached = this.cache.get(token, now);
-      const claimed = cached ? cached.payload : (decodeSegment(splitToken(token)[1]) as JWTPayload);
+      const parsed = cached ? undefined : parseToken(token);
+      const claimed = cached ? cached.payload : parsed!.payload;
       // Rules for the token's issuer that look where the token was found.
-      const issuerRules: JwtRuleSpec[] = [];
-      for (const r of rules) if (r.issuer === claimed.iss && locationsOf(r).some((l) => sameLocation(l, location))) issuerRules.push(r);
+      const issuerRules = issuerRulesAt(rules, claimed.iss, location);
       if (issuerRules.length === 0) throw new JwtError('ERR_JWT_ISSUER_NOT_CONFIGURED');
       const sourceKey = this.sourceKey(issuerRules[0]!);
-      const verified = cached && cached.keySource === sourceKey ? cached.payload : await this.verify(token, sourceKey, now);
+      const verified = cached && cached.keySource === sourceKey ? cached.payload : await this.verify(token, parsed ?? parseToken(token), sourceKey, now);
       const rule = issuerRules.find((r) => audienceAllowed(r, verified));
       if (!rule) throw new JwtError('ERR_JWT_AUDIENCE');
       return { kind: 'authenticated', payload: verified, rule, location, token };
@@ -138,49 +143,28 @@ export class Authenticator {
     }
   }
 
-  private async verify(token: string, sourceKey: string, now: number): Promise<JWTPayload> {
-    const parts = splitToken(token);
+  private async verify(token: string, parsed: ParsedToken, sourceKey: string, now: number): Promise<JWTPayload> {
     const source = this.sources.get(sourceKey);
     if (!source) throw new JwtError('ERR_JWKS_UNAVAILABLE');
-    const header = decodeSegment(parts[0]!) as { alg?: unknown; kid?: unknown };
+    const { header, payload } = parsed;
     const alg = header.alg;
     if (typeof alg !== 'string' || !this.algorithms.has(alg as JwsAlgorithm)) throw new JwtError('ERR_JWT_ALG_NOT_ALLOWED');
     const kid = typeof header.kid === 'string' ? header.kid : undefined;
     const keys = await source.candidatesRefreshing(kid, alg as JwsAlgorithm);
     if (keys.length === 0) throw new JwtError(source.loaded ? 'ERR_JWKS_NO_MATCHING_KEY' : 'ERR_JWKS_UNAVAILABLE');
-    const signingInput = `${parts[0]}.${parts[1]}`;
-    const signature = Buffer.from(parts[2]!, 'base64url');
     let ok = false;
     for (const key of keys) {
-      if (await this.verifySignature(token, signingInput, signature, alg as JwsAlgorithm, key)) {
+      if (await this.verifySignature(token, parsed.signingInput, parsed.signature, alg as JwsAlgorithm, key)) {
         ok = true;
         break;
       }
     }
     if (!ok) throw new JwtError('ERR_JWT_SIGNATURE');
-    const payload = decodeSegment(parts[1]!) as JWTPayload;
     checkTimes(payload, now, this.skewMs);
     const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : now + NO_EXP_CACHE_MS;
     if (expiresAt > now) this.cache.set(token, { payload, keySource: sourceKey, expiresAt });
     return payload;
   }
-}
-
-function splitToken(token: string): [string, string, string] {
-  const parts = token.split('.');
-  if (parts.length !== 3 || !parts[0] || !parts[1] || !parts[2]) throw new JwtError('ERR_JWT_MALFORMED');
-  return parts as [string, string, string];
-}
-
-function decodeSegment(segment: string): unknown {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-  } catch {
-    throw new JwtError('ERR_JWT_MALFORMED');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new JwtError('ERR_JWT_MALFORMED');
-  return value;
 }
 
 /** exp and nbf with the clock skew (Envoy's 60 s by default); wrong types are malformed. */
@@ -191,7 +175,15 @@ export function checkTimes(payload: JWTPayload, now: number, skewMs: number): vo
   if (payload.nbf !== undefined && now < payload.nbf * 1000 - skewMs) throw new JwtError('ERR_JWT_NOT_YET_VALID');
 }
 
-function audienceAllowed(rule: JwtRuleSpec, payload: JWTPayload): boolean {
+/** The rules for a token's issuer that look where the token was found (none: "Jwt issuer is not configured"). */
+export function issuerRulesAt(rules: readonly JwtRuleSpec[], issuer: unknown, location: TokenLocation): JwtRuleSpec[] {
+  const out: JwtRuleSpec[] = [];
+  for (const r of rules) if (r.issuer === issuer && locationsOf(r).some((l) => sameLocation(l, location))) out.push(r);
+  return out;
+}
+
+/** A rule without audiences accepts any; otherwise one of the token's aud must be listed. */
+export function audienceAllowed(rule: JwtRuleSpec, payload: JWTPayload): boolean {
   if (!rule.audiences || rule.audiences.length === 0) return true;
   const aud = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
   return aud.some((a) => rule.audiences!.includes(a));

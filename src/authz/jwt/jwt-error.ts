@@ -1,10 +1,13 @@
 /**
  * JWT authentication failures, with a stable code and the message Envoy's jwt_authn (jwt_verify_lib)
- * gives for the same failure, which is what Istio users see in the 401/403 body.
+ * gives for the same failure, which is what Istio users see in the 401/403 body. The code goes on the
+ * audit line (`jwtError`).
  */
 
 export type JwtErrorCode =
   | 'ERR_JWT_MALFORMED'
+  | 'ERR_JWT_TOO_LARGE'
+  | 'ERR_JWT_CRIT'
   | 'ERR_JWT_ALG_NOT_ALLOWED'
   | 'ERR_JWT_ISSUER_NOT_CONFIGURED'
   | 'ERR_JWT_EXPIRED'
@@ -16,6 +19,9 @@ export type JwtErrorCode =
 
 const MESSAGES: Record<JwtErrorCode, string> = {
   ERR_JWT_MALFORMED: 'Jwt is not in the form of Header.Payload.Signature',
+  // idgate's own rules (see parse-token.ts), so idgate's own wording.
+  ERR_JWT_TOO_LARGE: 'Jwt is larger than 60 KiB',
+  ERR_JWT_CRIT: 'Jwt header has a crit parameter: no JWS extension is supported',
   ERR_JWT_ALG_NOT_ALLOWED: 'Jwt header has an algorithm that is not allowed',
   ERR_JWT_ISSUER_NOT_CONFIGURED: 'Jwt issuer is not configured',
   ERR_JWT_EXPIRED: 'Jwt is expired',

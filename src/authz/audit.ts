@@ -1,7 +1,7 @@
 /**
  * The audit trail: one JSON line per decision, written asynchronously (see audit-sink.ts: never a
  * synchronous write on the hot path). Lines never carry tokens: the path is logged without its
- * query string. Requests matched by AUDIT policies are marked.
+ * query string and path parameters. Requests matched by AUDIT policies are marked.
  */
 import { BufferedAuditSink, type AuditSink } from './audit-sink.js';
 import type { CheckInput, CheckResult } from './check-input.js';
@@ -16,16 +16,21 @@ export interface AuditLine {
   decision: CheckResult['decision'];
   status: number;
   reason: string;
+  method: string;
+  host: string;
+  /** Without query, fragment and path parameters (auditPath). */
+  path: string;
+  transport: CheckInput['transport'];
+  latencyUs: number;
+  /** The target workload's namespace. */
+  namespace?: string;
+  /** Why the token was refused: a JwtError code (ERR_JWT_EXPIRED, ERR_JWT_CRIT...). */
+  jwtError?: string;
   policy?: string;
   rule?: number;
   peerPrincipal?: string;
   requestPrincipal?: string;
-  method: string;
-  host: string;
-  path: string;
   sourceIp?: string;
-  transport: CheckInput['transport'];
-  latencyUs: number;
   audit?: string[];
   shadow?: CheckResult['shadow'];
 }
@@ -53,13 +58,27 @@ export function isoTime(now: number): string {
   return `${second.prefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
 }
 
+/** A path parameter (`;name=value` inside a segment, as in `/a;access_token=...`), up to the next "/". */
+const PATH_PARAMETER = /;[^/]*/g;
+
+/**
+ * The request path as audited: no query, no fragment and no path parameters, any of which may carry a
+ * token (`?access_token=`, `;access_token=`). Only the audit line: policies match on their own path.
+ */
+export function auditPath(target: string): string {
+  const path = stripQuery(target);
+  return path.includes(';') ? path.replace(PATH_PARAMETER, '') : path;
+}
+
 /**
  * One audit line (the AuditLine shape, fields in that order) as JSON text, built as a string: every
  * string goes through JSON.stringify (requestId, host and path are the client's), so the line is
  * always valid JSON. Cheaper than stringifying an object on every decision.
  */
 export function auditJson(input: CheckInput, result: CheckResult, latencyUs: number, now: number): string {
-  let line = `{"time":"${isoTime(now)}","type":"authz","requestId":${q(input.requestId)},"decision":"${result.decision}","status":${result.status},"reason":${q(result.reason)},"method":${q(input.method)},"host":${q(input.host)},"path":${q(stripQuery(input.path))},"transport":"${input.transport}","latencyUs":${Math.round(latencyUs)}`;
+  let line = `{"time":"${isoTime(now)}","type":"authz","requestId":${q(input.requestId)},"decision":"${result.decision}","status":${result.status},"reason":${q(result.reason)},"method":${q(input.method)},"host":${q(input.host)},"path":${q(auditPath(result.path ?? input.path))},"transport":"${input.transport}","latencyUs":${Math.round(latencyUs)}`;
+  if (result.namespace !== undefined) line += `,"namespace":${q(result.namespace)}`;
+  if (result.jwtError !== undefined) line += `,"jwtError":${q(result.jwtError)}`;
   if (result.policy !== undefined) line += `,"policy":${q(result.policy)}`;
   if (result.rule !== undefined) line += `,"rule":${q(result.rule)}`;
   if (result.peerPrincipal !== undefined) line += `,"peerPrincipal":${q(result.peerPrincipal)}`;

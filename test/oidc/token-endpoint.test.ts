@@ -93,6 +93,30 @@ describe('token request validation', () => {
     expect(await errorOf(response)).toMatchObject({ status: 400, error: 'unsupported_grant_type' });
   });
 
+  it('never echoes an unknown grant_type (it may be a pasted token): not in error_description, audited as "unsupported"', async () => {
+    const pasted = 'rt-9f8e7d6c5b4a-pasted-refresh-token';
+    const lines: string[] = [];
+    const logged = await startTestServer({ logger: createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } }) });
+    try {
+      await logged.seedClient({ id: 'web', secret: 'web secret' });
+      const response = await logged.post('/token', { grant_type: pasted }, auth);
+      const body = (await response.json()) as { error: string; error_description: string };
+      expect({ status: response.status, ...body }).toEqual({ status: 400, error: 'unsupported_grant_type', error_description: 'the grant_type is not supported' });
+      expect(logged.audit.events.at(-1)).toEqual({ event: 'token_refused', grant: 'unsupported', clientId: undefined, error: 'unsupported_grant_type', description: 'the grant_type is not supported' });
+      expect(JSON.stringify(logged.audit.events)).not.toContain(pasted);
+      expect(lines.join('\n')).not.toContain(pasted);
+    } finally {
+      await logged.close();
+    }
+  });
+
+  it('names a registered grant type it does not serve, in the answer and the audit', async () => {
+    const response = await server.post('/token', { grant_type: 'client_credentials' }, auth);
+    const body = (await response.json()) as { error: string; error_description: string };
+    expect({ status: response.status, ...body }).toEqual({ status: 400, error: 'unsupported_grant_type', error_description: 'grant_type "client_credentials" is not supported' });
+    expect(server.audit.events.at(-1)).toMatchObject({ event: 'token_refused', grant: 'client_credentials', error: 'unsupported_grant_type' });
+  });
+
   it('refuses a grant type that exists only as an inherited property name', async () => {
     const response = await server.post('/token', { grant_type: 'constructor' }, auth);
     expect(await errorOf(response)).toMatchObject({ status: 400, error: 'unsupported_grant_type' });

@@ -1,6 +1,7 @@
 /**
  * The token endpoint (RFC 6749 §3.2): reads the form, picks the grant, authenticates the client, runs
- * the grant's checks and answers with no-store JSON. Every outcome is audited without token values.
+ * the grant's checks and answers with no-store JSON. Every outcome is audited without token values, and
+ * without a grant_type value idgate does not know.
  */
 import type { Context } from 'koa';
 import { readForm } from '../../http/form.js';
@@ -18,11 +19,34 @@ const GRANTS: Record<GrantType, GrantHandler> = {
   refresh_token: refreshTokenGrant,
 };
 
+/**
+ * Grant types that may be named in the audit log and in error_description: idgate's own and the other
+ * registered ones a client may try. Any other value is the client's free text (perhaps a token pasted
+ * into the wrong field), so it is written as "unsupported" and never echoed.
+ */
+const NAMED_GRANT_TYPES: ReadonlySet<string> = new Set([
+  ...Object.keys(GRANTS),
+  'client_credentials',
+  'password',
+  'urn:ietf:params:oauth:grant-type:device_code',
+  'urn:ietf:params:oauth:grant-type:jwt-bearer',
+  'urn:ietf:params:oauth:grant-type:saml2-bearer',
+  'urn:ietf:params:oauth:grant-type:token-exchange',
+  'urn:openid:params:grant-type:ciba',
+]);
+
+/** The grant_type as it may be logged: a registered name, "unsupported" for anything else, undefined when absent. */
+function loggedGrantType(grantType: string | undefined): string | undefined {
+  if (!grantType) return undefined;
+  return NAMED_GRANT_TYPES.has(grantType) ? grantType : 'unsupported';
+}
+
 function selectGrant(ctx: IssuerContext, grantType: string | undefined): { type: GrantType; handler: GrantHandler } {
   if (!grantType) throw new OAuthError('invalid_request', 'the "grant_type" parameter is required');
   const enabled = enabledGrantTypes(ctx) as readonly string[];
   if (!Object.hasOwn(GRANTS, grantType) || !enabled.includes(grantType)) {
-    throw new OAuthError('unsupported_grant_type', `grant_type "${grantType}" is not supported`);
+    const named = loggedGrantType(grantType);
+    throw new OAuthError('unsupported_grant_type', named === 'unsupported' ? 'the grant_type is not supported' : `grant_type "${named}" is not supported`);
   }
   return { type: grantType as GrantType, handler: GRANTS[grantType as GrantType] };
 }
@@ -32,7 +56,7 @@ export async function handleTokenRequest(ctx: IssuerContext, koaCtx: Context): P
   let grant: string | undefined;
   try {
     const form = await readForm(koaCtx);
-    grant = form.grant_type;
+    grant = loggedGrantType(form.grant_type);
     const { type, handler } = selectGrant(ctx, form.grant_type);
     const { client } = await authenticateClient(koaCtx, form, ctx.storage);
     clientId = client.id;

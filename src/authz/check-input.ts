@@ -56,6 +56,8 @@ export interface CheckResult {
   jwtError?: string;
   /** The target workload's namespace the decision was made for (audit). */
   namespace?: string;
+  /** The normalized path the decision was made on, when the path was accepted (audit). */
+  path?: string;
   /** Deny body (Envoy/Istio wording). */
   body: string;
   /** The policy and rule that decided, `ns/name` and rule index, when one did. */

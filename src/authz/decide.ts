@@ -3,6 +3,7 @@
  * (RequestAuthentication) -> AuthorizationPolicy (DENY, then ALLOW; AUDIT marks; dry-run shadows) ->
  * CheckResult. One instance per filter; the policy set is swapped atomically on reload.
  */
+import { auditPath } from './audit.js';
 import type { CheckInput, CheckResult, HeaderToSet } from './check-input.js';
 import type { FilterConfig } from './config.js';
 import type { Authentication } from './jwt/authenticate.js';
@@ -11,6 +12,7 @@ import { DEFAULT_SPACE_DELIMITED, type RequestAttributes } from './policy/attrib
 import { defaultEscapedSlashesAction, normalizeRequestPath, type PathNormalizationOptions } from './policy/normalize-path.js';
 import type { PolicySet, TargetWorkload, WorkloadPolicy } from './policy/policy-set.js';
 import { type RevocationCheck } from './revocations.js';
+import { percentEncodeForQuotedString } from './identity-headers.js';
 import { UpstreamMutationMemo } from './upstream-mutation-memo.js';
 
 /** What the engine needs from JWT authentication (the Authenticator, or explain's offline stand-in). */
@@ -37,7 +39,7 @@ export interface PreparedRequest {
 function newResult(decision: CheckResult['decision'], status: CheckResult['status'], reason: string, body: string, headers: HeaderToSet[] = []): CheckResult {
   return {
     decision, status, reason, body, headers, headersToRemove: [], queryParametersToRemove: [],
-    jwtError: undefined, namespace: undefined,
+    jwtError: undefined, namespace: undefined, path: undefined,
     policy: undefined, rule: undefined, peerPrincipal: undefined, requestPrincipal: undefined, audit: undefined, shadow: undefined,
   };
 }
@@ -48,11 +50,24 @@ function deny(status: 400 | 401 | 403, reason: string, body: string, headers: He
   return result;
 }
 
-/** Target workload: context_extensions `namespace` and `labels` ("k=v,k2=v2"), else Envoy's destination labels, else the default. */
+/** The namespace of the VirtualService Istio names in route metadata (`istio.config`: /apis/.../namespaces/<ns>/virtual-service/<name>). */
+function routeNamespace(input: CheckInput): string | undefined {
+  const config = input.routeMetadata?.istio?.config;
+  if (typeof config !== 'string') return undefined;
+  return /\/namespaces\/([^/]+)\/virtual-service\//.exec(config)?.[1];
+}
+
+/**
+ * Target workload. The namespace: context_extensions `namespace` (set per route in Envoy), else the
+ * namespace of the route's VirtualService (Istio's route metadata), else the namespace in the ingress's
+ * own SPIFFE identity (attributes.destination.principal: what Istio's CUSTOM provider sends), else the
+ * default. Labels: context_extensions `labels` ("k=v,k2=v2"), else Envoy's destination labels. Never
+ * from the client's Host: with a wildcard route it would let the client pick whose policies apply.
+ */
 export function targetWorkload(input: CheckInput, fallback: TargetWorkload): TargetWorkload {
   const ext = input.contextExtensions;
-  const namespace = ext?.namespace || fallback.namespace;
   if (ext?.labels !== undefined) {
+    const namespace = ext.namespace || fallback.namespace;
     const labels: Record<string, string> = {};
     for (const pair of ext.labels.split(',')) {
       const eq = pair.indexOf('=');
@@ -60,14 +75,19 @@ export function targetWorkload(input: CheckInput, fallback: TargetWorkload): Tar
     }
     return { namespace, labels, key: `${namespace}\nraw:${ext.labels}` };
   }
-  if (input.destinationLabels && Object.keys(input.destinationLabels).length > 0) return { namespace, labels: input.destinationLabels };
-  return ext?.namespace ? { namespace, labels: {}, key: `${namespace}\n` } : fallback;
+  const namespace = ext?.namespace || routeNamespace(input) || (input.destinationPrincipal ? peerIdentityFrom(input.destinationPrincipal)?.namespace : undefined);
+  if (input.destinationLabels && Object.keys(input.destinationLabels).length > 0) return { namespace: namespace || fallback.namespace, labels: input.destinationLabels };
+  return namespace ? { namespace, labels: {}, key: `${namespace}\n` } : fallback;
 }
 
-/** The original request URL without its query (which may hold a token), for WWW-Authenticate. */
+/**
+ * The original request URL without its query or path parameters (either may hold a token), for WWW-Authenticate: host and
+ * path are the client's, so anything outside visible ASCII (and `"`, `\\`) is percent-encoded to keep
+ * the header valid on every transport.
+ */
 function realmOf(input: CheckInput): string {
-  const q = input.path.indexOf('?');
-  return `${input.scheme || 'http'}://${input.host}${q === -1 ? input.path : input.path.slice(0, q)}`.replace(/["\\]/g, '');
+  const url = `${input.scheme || 'http'}://${input.host}${auditPath(input.path)}`;
+  return percentEncodeForQuotedString(url);
 }
 
 function isCorsPreflight(input: CheckInput): boolean {
@@ -115,7 +135,7 @@ export class DecisionEngine {
     const mode = view.mtlsMode(input.destinationPort);
     const peer = mode === 'DISABLE' ? undefined : peerIdentityFrom(input.peerPrincipal);
     if (mode === 'STRICT' && !peer) {
-      return { target, view, auth: { kind: 'anonymous' }, early: deny(403, 'mtls_required', 'mTLS required: the peer presented no certificate identity (PeerAuthentication STRICT)') };
+      return { target, view, auth: { kind: 'anonymous' }, path: normalized.path, early: deny(403, 'mtls_required', 'mTLS required: the peer presented no certificate identity (PeerAuthentication STRICT)') };
     }
     const auth: Authentication = isCorsPreflight(input) ? { kind: 'anonymous' } : await this.authenticator.authenticate(input, view.jwtRules);
     const prepared: PreparedRequest = { target, view, auth, path: normalized.path };
@@ -178,6 +198,7 @@ export class DecisionEngine {
     const prepared = await this.prepare(input);
     const result = this.decide(input, prepared);
     result.namespace = prepared.target.namespace;
+    if (prepared.path !== undefined) result.path = prepared.path;
     return result;
   }
 

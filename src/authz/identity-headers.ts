@@ -25,15 +25,39 @@ function claimHeaderValue(payload: Record<string, unknown>, path: string): strin
   return undefined;
 }
 
-function safeHeaderValue(value: string): string {
-  // Header values must not carry control characters (a claim is attacker-influenced text).
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) {
-      return Array.from(value, (c) => (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f ? ' ' : c)).join('');
-    }
+/** Visible ASCII and space: what every proxy and HTTP library carries unchanged. */
+const PLAIN = /^[\x20-\x7e]*$/;
+/** RFC 8187 attr-char: what an ext-value keeps as is; every other byte is percent-encoded. */
+const ATTR_CHAR = /[A-Za-z0-9!#$&+\-.^_`|~]/;
+const EXT_VALUE_PREFIX = "UTF-8''";
+
+/**
+ * A claim is the client's (or an upstream IdP's) text: it may hold any Unicode and control
+ * characters, which Node refuses in an HTTP header (ERR_INVALID_CHAR) and proxies treat differently.
+ * A value of visible ASCII is sent as is; any other value is sent as an RFC 8187 ext-value,
+ * `UTF-8''` + percent-encoded UTF-8 ("Łukasz" -> "UTF-8''%C5%81ukasz"), so it is lossless and always a
+ * valid header. A plain value that itself starts with `UTF-8''` is encoded too, so the prefix is unambiguous.
+ */
+export function encodeHeaderValue(value: string): string {
+  if (PLAIN.test(value) && !value.startsWith(EXT_VALUE_PREFIX)) return value;
+  let out = EXT_VALUE_PREFIX;
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += byte < 0x80 && ATTR_CHAR.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
-  return value;
+  return out;
+}
+
+const QUOTABLE = /^[\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** Text for a header quoted-string (a WWW-Authenticate realm): bytes outside visible ASCII, `"` and `\\` percent-encoded. */
+export function percentEncodeForQuotedString(text: string): string {
+  if (QUOTABLE.test(text)) return text;
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    out += byte > 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 export function upstreamMutation(input: CheckInput, prefix: string, peer: PeerIdentity | undefined, auth: Authentication): UpstreamMutation {
@@ -70,5 +94,5 @@ export function upstreamMutation(input: CheckInput, prefix: string, peer: PeerId
 }
 
 function addHeader(headers: HeaderToSet[], name: string, value: string | undefined): void {
-  if (value !== undefined && value !== '') headers.push({ name, value: safeHeaderValue(value) });
+  if (value !== undefined && value !== '') headers.push({ name, value: encodeHeaderValue(value) });
 }

@@ -11,17 +11,20 @@ import type { CheckInput, CheckResult } from './check-input.js';
 import type { FilterConfig } from './config.js';
 import { DecisionEngine } from './decide.js';
 import { DecisionRecorder } from './decision-recorder.js';
-import { FilterError, PolicyError } from './errors.js';
+import { FilterError } from './errors.js';
 import { Authenticator } from './jwt/authenticate.js';
 import { createFilterMetrics } from './metrics.js';
 import { compileIpMatcher } from './policy/ip-match.js';
-import { buildPolicySet, watchPolicies } from './policy-store.js';
+import { PolicyStore, type PolicyReload, type ReloadTrigger } from './policy-store.js';
+import { watchPolicies } from './policy-watch.js';
 import type { RevocationCheck } from './revocations.js';
+import type { CheckHandler } from './transport/answer-check.js';
 import { startGrpcServer } from './transport/grpc-server.js';
 import { startHttpServer } from './transport/http-server.js';
 
 export type { FilterConfig } from './config.js';
 export type { CheckInput, CheckResult } from './check-input.js';
+export type { PolicyReload, ReloadTrigger } from './policy-store.js';
 
 export interface StartFilterOptions {
   config: FilterConfig;
@@ -41,7 +44,8 @@ export interface StartFilterOptions {
 export interface RunningFilter {
   grpcPort?: number;
   httpPort?: number;
-  reload(): Promise<void>;
+  /** Reloads the policies now (default trigger "api"); resolves with the outcome, never rejects. */
+  reload(trigger?: Exclude<ReloadTrigger, 'startup'>): Promise<PolicyReload>;
   close(): Promise<void>;
   /** Decides one request without a transport (tests, explain, benchmarks). */
   check(input: CheckInput): Promise<CheckResult>;
@@ -63,43 +67,40 @@ export async function startFilter(options: StartFilterOptions): Promise<RunningF
     ...(options.issuer ? { issuer: options.issuer } : {}),
     onJwksFetch: (source, ok) => metrics.jwksFetches.inc({ source, result: ok ? 'ok' : 'error' }),
   });
-  const storeOptions = { config, logger, authenticator, ...(options.issuer ? { issuer: options.issuer } : {}) };
   let engine: DecisionEngine;
+  const store = new PolicyStore({
+    config, logger, authenticator, metrics,
+    ...(options.issuer ? { issuer: options.issuer } : {}),
+    apply: (set) => engine.swap(set),
+  });
   try {
-    engine = new DecisionEngine(config, await buildPolicySet(storeOptions), authenticator, options.revocations);
-    metrics.reloads.inc({ result: 'ok' });
+    engine = new DecisionEngine(config, await store.load(), authenticator, options.revocations);
   } catch (error) {
-    metrics.reloads.inc({ result: 'error' });
     authenticator.close();
     throw error;
   }
   const sink = options.auditSink ?? (config.audit.enabled ? openAuditSink(config.audit.file) : undefined);
   const recorder = new DecisionRecorder(metrics, sink, now);
-  const handler = { check: (input: CheckInput) => engine.check(input), record: recorder.record.bind(recorder) };
-
-  // Reloads run one after another (a chain), so the newest files always win the last swap.
-  let reloads: Promise<void> = Promise.resolve();
-  const reloadOnce = async (): Promise<void> => {
-    try {
-      engine.swap(await buildPolicySet(storeOptions));
-      metrics.reloads.inc({ result: 'ok' });
-      logger.info({ policies: engine.policySet.policies.length }, 'policies reloaded');
-    } catch (error) {
-      metrics.reloads.inc({ result: 'error' });
-      const problems = error instanceof PolicyError ? error.problems.length : undefined;
-      logger.error({ err: { message: (error as Error).message, code: (error as FilterError).code }, problems }, 'policy reload refused; keeping the previous policies');
-    }
+  const handler: CheckHandler = {
+    check: (input: CheckInput) => engine.check(input),
+    record: recorder.record.bind(recorder),
+    failed: (transport, stage, error, requestId) => {
+      metrics.internalErrors.inc({ transport, stage });
+      // errorCode, not err.code: the logger redacts every `code` field (authorization codes).
+      logger.error({ err: { message: (error as Error)?.message ?? String(error) }, errorCode: (error as NodeJS.ErrnoException)?.code, transport, stage, requestId }, 'filter internal error; the request was denied');
+    },
   };
-  const reload = (): Promise<void> => (reloads = reloads.then(reloadOnce));
 
-  const closers: Array<() => Promise<void> | void> = [() => authenticator.close(), () => sink?.end?.()];
+  const reload = (trigger: Exclude<ReloadTrigger, 'startup'> = 'api'): Promise<PolicyReload> => store.reload(trigger);
+
+  const closers: Array<() => Promise<void> | void> = [() => authenticator.close(), () => sink?.end?.(), () => store.idle()];
   const running: RunningFilter = { reload, check: handler.check, close: async () => {
     for (const close of closers.splice(0).reverse()) await close();
   } };
   try {
     if (config.grpc) {
       const { host, port } = parseListenAddress(config.grpc);
-      const grpc = await startGrpcServer(`${host.includes(':') ? `[${host}]` : host}:${port}`, handler, logger);
+      const grpc = await startGrpcServer(`${host.includes(':') ? `[${host}]` : host}:${port}`, handler, { numTrustedProxies: config.numTrustedProxies }, logger);
       running.grpcPort = grpc.port;
       closers.push(() => grpc.close());
       logger.info({ port: grpc.port }, 'ext_authz gRPC listening');
@@ -109,13 +110,20 @@ export async function startFilter(options: StartFilterOptions): Promise<RunningF
       const http = await startHttpServer(parseListenAddress(config.http), handler, {
         envoyPathPrefix: config.envoyPathPrefix,
         isTrustedProxy: (address) => trusted(address),
-        xfccTrustedBy: new Set(config.xfcc.trustedBy),
-      }, logger);
+        numTrustedProxies: config.numTrustedProxies,
+        xfcc: { trustedBy: new Set(config.xfcc.trustedBy), forwardClientCertDetails: config.xfcc.forwardClientCertDetails },
+      });
       running.httpPort = http.port;
       closers.push(() => http.close());
       logger.info({ port: http.port }, 'ext_authz HTTP listening');
     }
-    if (config.watch && config.policies.length > 0) closers.push(watchPolicies(config.policies, () => void reload(), logger));
+    if (config.watch && config.policies.length > 0) {
+      closers.push(await watchPolicies({
+        paths: config.policies, intervalMs: config.watchInterval, logger,
+        onChange: () => reload('watch'),
+        onRescan: () => reload('rescan'),
+      }));
+    }
   } catch (error) {
     await running.close();
     throw error;

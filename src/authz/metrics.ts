@@ -8,7 +8,9 @@ export interface FilterMetrics {
   decisions: Counter<'result' | 'reason' | 'policy'>;
   latency: Histogram<'transport'>;
   jwksFetches: Counter<'source' | 'result'>;
-  reloads: Counter<'result'>;
+  /** Every policy load: trigger (startup, watch, rescan, signal, api) and result (ok, error). */
+  reloads: Counter<'trigger' | 'result'>;
+  internalErrors: Counter<'transport' | 'stage'>;
 }
 
 function reuse<T>(registry: Registry, name: string, create: () => T): T {
@@ -38,8 +40,14 @@ export function createFilterMetrics(registry: Registry): FilterMetrics {
     })),
     reloads: reuse(registry, 'idgate_filter_policy_reloads_total', () => new Counter({
       name: 'idgate_filter_policy_reloads_total',
-      help: 'Policy (re)loads by result (ok/error); on error the previous policies stay in force',
-      labelNames: ['result'],
+      help: 'Policy (re)loads by trigger (startup/watch/rescan/signal/api) and result (ok/error); on error the previous policies stay in force',
+      labelNames: ['trigger', 'result'],
+      registers: [registry],
+    })),
+    internalErrors: reuse(registry, 'idgate_filter_internal_errors_total', () => new Counter({
+      name: 'idgate_filter_internal_errors_total',
+      help: 'Unexpected errors while deciding or answering a request, by transport and stage; each became a deny (or a dropped connection)',
+      labelNames: ['transport', 'stage'],
       registers: [registry],
     })),
   };

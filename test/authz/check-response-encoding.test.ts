@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MethodDefinition } from '@grpc/grpc-js';
 import type { CheckResult } from '../../src/authz/check-input.js';
-import { internalErrorResult } from '../../src/authz/transport/grpc-server.js';
+import { internalErrorResult } from '../../src/authz/transport/answer-check.js';
 import { encodeCheckResponse } from '../../src/authz/transport/check-response-encoding.js';
 import { loadAuthorizationProto } from '../../src/authz/transport/proto.js';
 import { checkResponseFromResult } from './helpers/check-response-message.js';

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { peerIdentityFrom } from '../../src/authz/peer/spiffe.js';
-import { parseXfcc, trustedXfccUri } from '../../src/authz/peer/xfcc.js';
+import { parseXfcc, peerFromXfcc } from '../../src/authz/peer/xfcc.js';
 import { startFilterFixture, type FilterFixture } from './helpers/filter-fixture.js';
 import { ExtAuthzClient, checkRequest, outcomeOf } from './helpers/grpc-client.js';
 import { httpCheck } from './helpers/http-client.js';
@@ -133,8 +133,20 @@ describe('peer identity', () => {
       [['by', 'spiffe://a'], ['hash', '1'], ['subject', '/C=US/CN=x,y;z'], ['uri', 'spiffe://one']],
       [['by', 'spiffe://b'], ['uri', 'spiffe://two'], ['dns', 'd']],
     ]);
-    expect(trustedXfccUri(header, new Set(['spiffe://b']))).toBe('spiffe://two');
-    expect(trustedXfccUri(header, new Set(['spiffe://a']))).toBeUndefined();
+    const append = { trustedBy: new Set(['spiffe://b']), forwardClientCertDetails: 'APPEND_FORWARD' } as const;
+    expect(peerFromXfcc(header, append)).toBe('spiffe://two');
+    expect(peerFromXfcc(header, { ...append, trustedBy: new Set(['spiffe://a']) })).toBeUndefined();
+  });
+
+  it('believes XFCC only as the configured forwardClientCertDetails says the proxy writes it', () => {
+    const one = 'By=spiffe://gw;URI=spiffe://td/ns/a/sa/b';
+    const two = `By=spiffe://gw;URI=spiffe://td/ns/forged/sa/admin,${one}`;
+    const trustedBy = new Set(['spiffe://gw']);
+    expect(peerFromXfcc(one, { trustedBy, forwardClientCertDetails: 'SANITIZE' })).toBeUndefined();
+    expect(peerFromXfcc(one, { trustedBy, forwardClientCertDetails: 'SANITIZE_SET' })).toBe('spiffe://td/ns/a/sa/b');
+    // SANITIZE_SET: the proxy replaces the header, so more than one element means it did not.
+    expect(peerFromXfcc(two, { trustedBy, forwardClientCertDetails: 'SANITIZE_SET' })).toBeUndefined();
+    expect(peerFromXfcc(two, { trustedBy, forwardClientCertDetails: 'APPEND_FORWARD' })).toBe('spiffe://td/ns/a/sa/b');
   });
 
   it.each(['nginx', 'traefik', 'envoy-http'] as const)('%s: uses the last XFCC element set by a trusted gateway', async (mode) => {

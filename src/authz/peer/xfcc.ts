@@ -1,7 +1,10 @@
 /**
  * x-forwarded-client-cert parsing (Envoy's grammar: comma-separated elements, one per hop; each a
  * semicolon-separated list of Key=Value, keys case-insensitive, values optionally double-quoted), and
- * the trust rule: only the last element counts, and only when its By= is a trusted proxy.
+ * the trust rule. `By=` is public (a proxy's own SPIFFE ID), so it proves nothing by itself: the header
+ * is believed only when the config says the trusted proxy overwrites it (forwardClientCertDetails
+ * SANITIZE_SET: exactly one element, the proxy's) or appends to it (APPEND_FORWARD: the last element is
+ * the proxy's), and that element's By= is in trustedBy. SANITIZE (the default): never believed.
  */
 
 export type XfccElement = Array<[key: string, value: string]>;
@@ -37,11 +40,22 @@ export function parseXfcc(header: string): XfccElement[] {
   );
 }
 
-/** The client URI SAN from the last element, when that element's By= is in `trustedBy`. */
-export function trustedXfccUri(header: string | undefined, trustedBy: ReadonlySet<string>): string | undefined {
-  if (!header || trustedBy.size === 0) return undefined;
+export interface XfccTrust {
+  trustedBy: ReadonlySet<string>;
+  /** How the trusted proxy writes the header (Istio's gatewayTopology.forwardClientCertDetails names). */
+  forwardClientCertDetails: 'SANITIZE' | 'SANITIZE_SET' | 'APPEND_FORWARD';
+}
+
+/** The client URI SAN the trusted proxy wrote, or undefined when the header is not to be believed. */
+export function peerFromXfcc(header: string | undefined, trust: XfccTrust): string | undefined {
+  if (!header || trust.forwardClientCertDetails === 'SANITIZE' || trust.trustedBy.size === 0) return undefined;
   const elements = parseXfcc(header);
-  const last = elements[elements.length - 1];
+  if (trust.forwardClientCertDetails === 'SANITIZE_SET' && elements.length !== 1) return undefined;
+  return trustedXfccUri(elements[elements.length - 1], trust.trustedBy);
+}
+
+/** The element's URI SAN when its By= is in `trustedBy`. */
+function trustedXfccUri(last: XfccElement | undefined, trustedBy: ReadonlySet<string>): string | undefined {
   if (!last) return undefined;
   const by = last.filter(([k]) => k === 'by').map(([, v]) => v);
   if (!by.some((b) => trustedBy.has(b))) return undefined;

@@ -1,22 +1,17 @@
 /**
  * The gRPC ext_authz listener: envoy.service.auth.v3.Authorization/Check on grpc-js. A failure inside
- * the filter denies (403) rather than erroring, so a policy decision never surfaces as an Envoy error.
+ * the filter denies (403) rather than erroring, so a policy decision never surfaces as an Envoy error
+ * (answer-check.ts: no error of one request can reach the event loop).
  */
-import { Server, ServerCredentials, type MethodDefinition, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type MethodDefinition, type sendUnaryData, type ServerUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { CheckInput, CheckResult } from '../check-input.js';
-import { checkInputFromGrpc, type CheckRequestMessage } from './grpc-messages.js';
+import type { CheckInput } from '../check-input.js';
+import { answerCheck, internalErrorResult, type CheckHandler } from './answer-check.js';
+import { checkInputFromGrpc, type CheckRequestMessage, type GrpcDecodeOptions } from './grpc-messages.js';
 import { CheckResponseEncoder } from './grpc-response.js';
 import { loadAuthorizationProto } from './proto.js';
 
-export interface CheckHandler {
-  check(input: CheckInput): Promise<CheckResult>;
-  record(input: CheckInput, result: CheckResult, startedAt: bigint): void;
-}
-
-export function internalErrorResult(): CheckResult {
-  return { decision: 'deny', status: 403, reason: 'internal_error', body: 'ext_authz: internal error', headers: [], headersToRemove: [], queryParametersToRemove: [] };
-}
+export type { CheckHandler } from './answer-check.js';
 
 /**
  * The Authorization service with a Check responseSerialize that passes the bytes grpc-response.ts
@@ -31,7 +26,7 @@ export function checkService(service: ServiceDefinition): ServiceDefinition {
   };
 }
 
-export async function startGrpcServer(address: string, handler: CheckHandler, logger: Logger): Promise<{ port: number; close(): Promise<void> }> {
+export async function startGrpcServer(address: string, handler: CheckHandler, options: GrpcDecodeOptions, logger: Logger): Promise<{ port: number; close(): Promise<void> }> {
   const service = checkService(loadAuthorizationProto().service);
   const encoder = new CheckResponseEncoder();
   // channelz off: per-call bookkeeping nobody reads on this hot path.
@@ -41,24 +36,19 @@ export async function startGrpcServer(address: string, handler: CheckHandler, lo
       const startedAt = process.hrtime.bigint();
       let input: CheckInput;
       try {
-        input = checkInputFromGrpc(call.request);
+        input = checkInputFromGrpc(call.request, options);
       } catch (error) {
-        logger.error({ err: error }, 'cannot decode CheckRequest');
-        callback(null, encoder.encode(internalErrorResult()));
+        handler.failed('grpc', 'decode', error);
+        try {
+          callback(null, encoder.encode(internalErrorResult()));
+        } catch (failure) {
+          logger.error({ err: failure }, 'cannot answer an undecodable CheckRequest');
+        }
         return;
       }
-      handler.check(input).then(
-        (result) => {
-          callback(null, encoder.encode(result));
-          handler.record(input, result, startedAt);
-        },
-        (error: unknown) => {
-          logger.error({ err: error, requestId: input.requestId }, 'check failed');
-          const result = internalErrorResult();
-          callback(null, encoder.encode(result));
-          handler.record(input, result, startedAt);
-        },
-      );
+      answerCheck(handler, input, startedAt, (result) => callback(null, encoder.encode(result)), () => {
+        callback({ code: status.INTERNAL, details: 'ext_authz: internal error' });
+      });
     },
   });
   const port = await new Promise<number>((resolve, reject) => {

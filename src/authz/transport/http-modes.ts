@@ -1,18 +1,30 @@
 /**
- * HTTP-mode request reconstruction, one convention per proxy:
- * - Envoy HTTP ext_authz: original method, original path after the configured path_prefix, Host.
- * - nginx auth_request: X-Original-URI (or X-Original-URL) and X-Original-Method.
- * - Traefik ForwardAuth: X-Forwarded-Method, -Proto, -Host, -Uri.
- * Client IP and XFCC are believed only from trusted hops.
+ * HTTP-mode request reconstruction, one convention per proxy, each value taken only from a header the
+ * proxy itself sets (overwriting whatever the client sent):
+ * - Envoy HTTP ext_authz: original method, path after the configured path_prefix, Host, X-Forwarded-Proto.
+ * - nginx auth_request: X-Original-Method, X-Original-URL (scheme and host), X-Original-URI (raw path), X-Real-IP.
+ * - Traefik ForwardAuth: X-Forwarded-Method, -Proto, -Host, -Uri (trustForwardHeader off).
+ * Nothing is believed from a caller outside filter.trustedProxies: such a request is refused.
  */
 import type { IncomingMessage } from 'node:http';
 import type { CheckInput, TransportKind } from '../check-input.js';
-import { trustedXfccUri } from '../peer/xfcc.js';
+import { peerFromXfcc, type XfccTrust } from '../peer/xfcc.js';
+import { clientAddresses } from './client-address.js';
+
+export type HttpMode = Exclude<TransportKind, 'grpc' | 'explain'>;
 
 export interface HttpModeOptions {
   envoyPathPrefix: string;
   isTrustedProxy: (address: string | undefined) => boolean;
-  xfccTrustedBy: ReadonlySet<string>;
+  numTrustedProxies: number;
+  xfcc: XfccTrust;
+}
+
+/** Why a request cannot be decided at all (it never reaches the policies); written as a deny. */
+export interface HttpRefusal {
+  status: 400 | 403;
+  reason: 'untrusted_proxy' | 'bad_request';
+  body: string;
 }
 
 const OWN_HEADERS = new Set(['x-original-uri', 'x-original-url', 'x-original-method']);
@@ -36,75 +48,90 @@ function portOf(host: string, scheme: string): number | undefined {
   return scheme === 'https' ? 443 : scheme === 'http' ? 80 : undefined;
 }
 
-/** Builds the CheckInput for one HTTP mode; undefined when the request is not for that mode. */
-export function checkInputFromHttp(mode: Exclude<TransportKind, 'grpc' | 'explain'>, req: IncomingMessage, options: HttpModeOptions): CheckInput {
+/** `$scheme://$http_host$request_uri` split by hand: a URL parser would turn an empty host into the path's first segment. */
+const ORIGINAL_URL = /^(https?):\/\/([^/?#]*)(.*)$/i;
+
+interface Reconstructed {
+  method: string;
+  host: string;
+  path: string;
+  scheme: string;
+  /** The proxy's direct peer when it reports it apart from X-Forwarded-For (nginx X-Real-IP). */
+  directPeer?: string;
+}
+
+function reconstruct(mode: HttpMode, req: IncomingMessage, envoyPathPrefix: string): Reconstructed | string {
   const raw = req.headers;
-  const headers = flattenHeaders(raw);
-  const socketAddress = req.socket.remoteAddress?.replace(/^::ffff:/, '');
-  const trusted = options.isTrustedProxy(socketAddress);
   const url = req.url ?? '/';
-  let method = req.method ?? 'GET';
-  let path = url;
-  let host = firstValue(raw.host) ?? '';
-  let scheme = 'http';
   if (mode === 'envoy-http') {
-    path = url.slice(options.envoyPathPrefix.length) || '/';
+    let path = url.slice(envoyPathPrefix === '/' ? 0 : envoyPathPrefix.length) || '/';
     if (!path.startsWith('/')) path = `/${path}`;
-    scheme = firstValue(raw['x-forwarded-proto']) ?? 'http';
-  } else if (mode === 'nginx') {
-    method = firstValue(raw['x-original-method']) ?? method;
+    return { method: req.method ?? 'GET', host: firstValue(raw.host) ?? '', path, scheme: firstValue(raw['x-forwarded-proto']) ?? 'http' };
+  }
+  if (mode === 'nginx') {
+    const method = firstValue(raw['x-original-method']);
     const original = firstValue(raw['x-original-url']);
-    if (original && URL.canParse(original)) {
-      const parsed = new URL(original);
-      host = parsed.host;
-      scheme = parsed.protocol.slice(0, -1);
-      path = `${parsed.pathname}${parsed.search}`;
-    }
-    path = firstValue(raw['x-original-uri']) ?? (original ? path : '/');
-    host = firstValue(raw['x-forwarded-host']) ?? host;
-    scheme = firstValue(raw['x-forwarded-proto']) ?? scheme;
-  } else {
-    method = firstValue(raw['x-forwarded-method']) ?? method;
-    scheme = firstValue(raw['x-forwarded-proto']) ?? 'http';
-    host = firstValue(raw['x-forwarded-host']) ?? host;
-    path = firstValue(raw['x-forwarded-uri']) ?? '/';
+    if (!method) return 'nginx must send X-Original-Method ($request_method)';
+    const parsed = original === undefined ? null : ORIGINAL_URL.exec(original);
+    if (!parsed) return 'nginx must send X-Original-URL ($scheme://$http_host$request_uri)';
+    const realIp = firstValue(raw['x-real-ip']);
+    return {
+      method,
+      scheme: parsed[1]!.toLowerCase(),
+      host: parsed[2]!,
+      path: firstValue(raw['x-original-uri']) ?? (parsed[3] || '/'),
+      ...(realIp ? { directPeer: realIp } : {}),
+    };
   }
-  const input: CheckInput = {
-    transport: mode,
-    requestId: headers['x-request-id'] ?? '',
-    method,
-    host,
-    path,
-    scheme,
-    headers,
-  };
+  const method = firstValue(raw['x-forwarded-method']);
+  const path = firstValue(raw['x-forwarded-uri']);
+  if (!method || path === undefined) return 'Traefik must send X-Forwarded-Method and X-Forwarded-Uri (ForwardAuth sets them)';
+  return { method, path, host: firstValue(raw['x-forwarded-host']) ?? '', scheme: firstValue(raw['x-forwarded-proto']) ?? 'http' };
+}
+
+/** Target workload for nginx/Traefik: query parameters of the auth URL, which the proxy config fixes. */
+function contextFromQuery(url: string): Record<string, string> | undefined {
+  const q = url.indexOf('?');
+  if (q === -1) return undefined;
+  const params = new URLSearchParams(url.slice(q + 1));
+  const extensions: Record<string, string> = {};
+  for (const key of ['namespace', 'labels']) {
+    const value = params.get(key);
+    if (value !== null) extensions[key] = value;
+  }
+  return Object.keys(extensions).length > 0 ? extensions : undefined;
+}
+
+/** The CheckInput for one HTTP mode, and the refusal when the request cannot be decided. */
+export function checkInputFromHttp(mode: HttpMode, req: IncomingMessage, options: HttpModeOptions): { input: CheckInput; refusal?: HttpRefusal } {
+  const headers = flattenHeaders(req.headers);
+  const socketAddress = req.socket.remoteAddress?.replace(/^::ffff:/, '');
+  const input: CheckInput = { transport: mode, requestId: headers['x-request-id'] ?? '', method: req.method ?? 'GET', host: '', path: '/', scheme: 'http', headers };
+  if (socketAddress) input.sourceIp = socketAddress;
+  if (!options.isTrustedProxy(socketAddress)) {
+    return { input, refusal: { status: 403, reason: 'untrusted_proxy', body: 'ext_authz: this listener answers only the proxies in filter.trustedProxies' } };
+  }
+  const request = reconstruct(mode, req, options.envoyPathPrefix);
+  if (typeof request === 'string') return { input, refusal: { status: 400, reason: 'bad_request', body: `ext_authz: ${request}` } };
+  input.method = request.method;
+  input.host = request.host;
+  input.path = request.path;
+  input.scheme = request.scheme;
   // flattenHeaders made a fresh object: the pseudo-headers Envoy would send are added in place.
-  headers[':authority'] = host;
-  headers[':method'] = method;
-  headers[':path'] = path;
-  const port = portOf(host, scheme);
+  headers[':authority'] = request.host;
+  headers[':method'] = request.method;
+  headers[':path'] = request.path;
+  const port = portOf(request.host, request.scheme);
   if (port !== undefined) input.destinationPort = port;
-  if (trusted) {
-    const forwarded = headers['x-forwarded-for']?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
-    const direct = headers['x-real-ip'] ?? forwarded[forwarded.length - 1];
-    if (direct) input.sourceIp = direct;
-    if (forwarded[0]) input.remoteIp = forwarded[0];
-    const peer = trustedXfccUri(headers['x-forwarded-client-cert'], options.xfccTrustedBy);
-    if (peer) input.peerPrincipal = peer;
-  }
-  if (input.sourceIp === undefined && socketAddress) input.sourceIp = socketAddress;
-  // Target workload for nginx/Traefik: query parameters of the auth URL, which the proxy config fixes.
+  const { sourceIp, remoteIp } = clientAddresses(headers['x-forwarded-for'], request.directPeer, options.numTrustedProxies);
+  if (sourceIp !== undefined) input.sourceIp = sourceIp;
+  const remote = remoteIp ?? input.sourceIp;
+  if (remote !== undefined) input.remoteIp = remote;
+  const peer = peerFromXfcc(headers['x-forwarded-client-cert'], options.xfcc);
+  if (peer) input.peerPrincipal = peer;
   if (mode !== 'envoy-http') {
-    const q = url.indexOf('?');
-    if (q !== -1) {
-      const params = new URLSearchParams(url.slice(q + 1));
-      const extensions: Record<string, string> = {};
-      for (const key of ['namespace', 'labels']) {
-        const value = params.get(key);
-        if (value !== null) extensions[key] = value;
-      }
-      if (Object.keys(extensions).length > 0) input.contextExtensions = extensions;
-    }
+    const extensions = contextFromQuery(req.url ?? '/');
+    if (extensions) input.contextExtensions = extensions;
   }
-  return input;
+  return { input };
 }

@@ -5,12 +5,12 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
-import type { CheckInput, CheckResult, TransportKind } from '../check-input.js';
-import { internalErrorResult, type CheckHandler } from './grpc-server.js';
-import { checkInputFromHttp, type HttpModeOptions } from './http-modes.js';
+import type { CheckInput, CheckResult } from '../check-input.js';
+import { answerCheck, type CheckHandler } from './answer-check.js';
+import { checkInputFromHttp, type HttpMode, type HttpModeOptions } from './http-modes.js';
+import { MAX_TOKEN_LENGTH } from '../jwt/parse-token.js';
 
-function modeOf(url: string, envoyPrefix: string): Exclude<TransportKind, 'grpc' | 'explain'> | 'healthz' | undefined {
+function modeOf(url: string, envoyPrefix: string): HttpMode | 'healthz' | undefined {
   const path = url.split('?', 1)[0]!;
   if (path === '/nginx' || path.startsWith('/nginx/')) return 'nginx';
   if (path === '/traefik' || path.startsWith('/traefik/')) return 'traefik';
@@ -20,6 +20,7 @@ function modeOf(url: string, envoyPrefix: string): Exclude<TransportKind, 'grpc'
 }
 
 function writeResult(res: ServerResponse, input: CheckInput, result: CheckResult): void {
+  if (res.headersSent) throw new Error('response already started');
   const headers: Record<string, string> = { 'content-type': 'text/plain', 'cache-control': 'no-store' };
   for (const h of result.headers) headers[h.name] = h.value;
   if (result.decision === 'allow' && input.transport === 'envoy-http' && result.headersToRemove.length > 0) {
@@ -35,11 +36,20 @@ export async function startHttpServer(
   address: { host: string; port: number },
   handler: CheckHandler,
   options: HttpModeOptions,
-  logger: Logger,
 ): Promise<{ port: number; close(): Promise<void> }> {
-  const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
+  // Node's default header limit is 16 KiB: leave room for a token past the JWT size limit (60 KiB), so
+  // it is refused as a JWT (401, ERR_JWT_TOO_LARGE) as over gRPC, not with a 431 from the parser.
+  const server = http.createServer({ maxHeaderSize: 2 * MAX_TOKEN_LENGTH }, (req: IncomingMessage, res: ServerResponse) => {
     const startedAt = process.hrtime.bigint();
     const mode = modeOf(req.url ?? '/', options.envoyPathPrefix);
+    try {
+      serve(mode, req, res, startedAt);
+    } catch (error) {
+      handler.failed(mode === 'healthz' || mode === undefined ? 'envoy-http' : mode, 'decode', error);
+      res.destroy();
+    }
+  });
+  const serve = (mode: ReturnType<typeof modeOf>, req: IncomingMessage, res: ServerResponse, startedAt: bigint) => {
     req.resume(); // bodies are never read: drain them
     if (mode === 'healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
@@ -49,20 +59,12 @@ export async function startHttpServer(
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not an ext_authz endpoint: use /nginx, /traefik or the Envoy path prefix\n');
       return;
     }
-    const input = checkInputFromHttp(mode, req, options);
-    handler.check(input).then(
-      (result) => {
-        writeResult(res, input, result);
-        handler.record(input, result, startedAt);
-      },
-      (error: unknown) => {
-        logger.error({ err: error, requestId: input.requestId }, 'check failed');
-        const result = internalErrorResult();
-        writeResult(res, input, result);
-        handler.record(input, result, startedAt);
-      },
-    );
-  });
+    const { input, refusal } = checkInputFromHttp(mode, req, options);
+    const decide: CheckHandler = refusal
+      ? { ...handler, check: async () => ({ decision: 'deny', headers: [], headersToRemove: [], queryParametersToRemove: [], ...refusal }) }
+      : handler;
+    answerCheck(decide, input, startedAt, (result) => writeResult(res, input, result), () => res.destroy());
+  };
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -14,7 +14,8 @@ import { createLogger } from './telemetry/logger.js';
 const USAGE = `Usage: idgate <command> [options]
 
 Commands:
-  serve --config FILE     run the listeners the config asks for (issuer, filter, telemetry)
+  serve --config FILE     run the listeners the config asks for (issuer, filter, telemetry);
+                          SIGHUP reloads the filter's policies
   check --config FILE     validate a config file without serving; exit 1 with every problem listed
   authz explain ...       show how the filter's policies decide a request (idgate authz --help)
   authz check FILE...     validate Istio / native RBAC policy files offline
@@ -99,11 +100,15 @@ async function serve(args: string[], io: Io): Promise<number> {
   const logger = createLogger({ level: config.logger.level, format: config.logger.format, excludeFields: config.logger.excludeFields });
   const server = await startServer(config, { logger });
   io.stdout(`idgate ${version()} serving ${config.issuer}${server.urls.telemetry ? ` (telemetry ${server.urls.telemetry})` : ''}\n`);
+  // SIGHUP reloads (the filter's policies); the outcome is logged and counted by the reload itself.
+  const reload = () => void server.reload('signal');
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'shutting down');
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
+      process.off('SIGHUP', reload);
       void server.close().then(resolve);
     };
     process.on('SIGTERM', stop);

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { startFilter } from './authz/index.js';
+import { startFilter, type PolicyReload, type ReloadTrigger, type RunningFilter } from './authz/index.js';
 import { startFilterRevocations } from './authz/revocations.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
@@ -22,6 +22,11 @@ export interface RunningServer {
   /** Base URLs of what is listening, e.g. { web: 'http://127.0.0.1:5556' }. */
   urls: { web?: string; webTls?: string; telemetry?: string; filterGrpc?: string; filterHttp?: string };
   issuer?: Issuer;
+  /**
+   * Re-reads what can change without a restart: the filter's policies, when a filter runs (`filter` is
+   * then the outcome). Never rejects; a refused set leaves the previous one in force.
+   */
+  reload(trigger?: Extract<ReloadTrigger, 'signal' | 'api'>): Promise<{ filter?: PolicyReload }>;
   close(): Promise<void>;
 }
 
@@ -40,6 +45,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   const closers: Array<() => Promise<void>> = [];
   const urls: RunningServer['urls'] = {};
   let issuer: Issuer | undefined;
+  let filter: RunningFilter | undefined;
   const readiness: ReadinessChecks = {};
 
   try {
@@ -79,7 +85,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
         logger: logger.child({ component: 'revocations' }),
       });
       if (revocations) closers.unshift(() => revocations.close());
-      const filter = await startFilter({
+      filter = await startFilter({
         config: config.filter,
         logger: logger.child({ component: 'filter' }),
         registry,
@@ -88,7 +94,8 @@ export async function startServer(config: Config, options: ServerOptions): Promi
         now,
         ...(revocations ? { revocations: revocations.list } : {}),
       });
-      closers.unshift(() => filter.close());
+      const started = filter;
+      closers.unshift(() => started.close());
       // Started means policies loaded and the revocation feed live. A filter stays ready while the
       // database is away: it decides with the revocations it holds (taking every filter out of the
       // balancer for a database blip would stop all traffic) and re-reads them when it reconnects.
@@ -113,6 +120,9 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   return {
     urls,
     issuer,
+    async reload(trigger = 'api') {
+      return filter ? { filter: await filter.reload(trigger) } : {};
+    },
     close() {
       closing ??= (async () => {
         for (const close of closers) {

@@ -1,23 +1,38 @@
 /**
  * Loads and compiles the policy set (files + the filter section's mesh-wide jwtRules + the in-process
- * issuer), and reloads it: a valid new set replaces the old one atomically; an invalid one is refused,
- * the old one stays, and the error is logged and counted.
+ * issuer), and reloads it: a valid new set replaces the old one atomically; an invalid one is refused
+ * and the old one stays. Every load is logged and counted with what triggered it.
  */
-import { watch, type FSWatcher } from 'node:fs';
 import type { Logger } from 'pino';
 import type { FilterConfig, JwtRuleSpec } from './config.js';
-import { PolicyError, formatPolicyProblem } from './errors.js';
+import { PolicyError, formatPolicyProblem, type FilterError } from './errors.js';
 import type { Authenticator } from './jwt/authenticate.js';
-import { loadPolicyFiles } from './policy/load.js';
+import type { FilterMetrics } from './metrics.js';
+import { loadPolicyFiles, policyFingerprint, scanPolicyPaths } from './policy/load.js';
 import { PolicySet, type ScopedJwtRule } from './policy/policy-set.js';
+
+/** What asked for a (re)load: the first load, a file event, the periodic rescan, SIGHUP, or a caller. */
+export type ReloadTrigger = 'startup' | 'watch' | 'rescan' | 'signal' | 'api';
+
+export interface PolicyReload {
+  trigger: ReloadTrigger;
+  /** `unchanged`: a rescan found the files as they were last loaded; nothing was loaded or counted. */
+  result: 'ok' | 'error' | 'unchanged';
+  /** ok: the number of policies now in force. */
+  policies?: number;
+  /** error: why the new set was refused (the previous one stays in force). */
+  problems?: string[];
+}
 
 export interface PolicyStoreOptions {
   config: FilterConfig;
   logger: Logger;
   authenticator: Authenticator;
+  metrics: FilterMetrics;
   /** idgate's own issuer in this process, verified through the key set. */
   issuer?: string;
-  onReload?: (ok: boolean) => void;
+  /** Puts a reloaded set in force (the decision engine's swap). */
+  apply: (set: PolicySet) => void;
 }
 
 export function meshJwtRules(config: FilterConfig, issuer: string | undefined): ScopedJwtRule[] {
@@ -29,38 +44,71 @@ export function meshJwtRules(config: FilterConfig, issuer: string | undefined): 
   return rules;
 }
 
-/** Loads, validates and compiles; throws PolicyError with every problem when the set is invalid. */
-export async function buildPolicySet(options: PolicyStoreOptions): Promise<PolicySet> {
-  const { config } = options;
-  const loaded = await loadPolicyFiles(config.policies, { rootNamespace: config.rootNamespace });
-  const errors = loaded.problems.filter((p) => p.severity === 'error');
-  for (const warning of loaded.problems.filter((p) => p.severity === 'warning')) options.logger.warn(formatPolicyProblem(warning));
-  if (errors.length > 0) throw new PolicyError(errors);
-  const set = new PolicySet(loaded.resources, config.rootNamespace, meshJwtRules(config, options.issuer));
-  await options.authenticator.prepare(set.allJwtRules());
-  return set;
-}
+export class PolicyStore {
+  /** Loads run one after another, so the newest files always win the last swap. */
+  private chain: Promise<unknown> = Promise.resolve();
+  /** The files as they were when last loaded (successfully or not): a rescan loads only when they differ. */
+  private fingerprint: string | undefined;
 
-/** Watches the policy paths; calls `reload` (debounced) on any change. */
-export function watchPolicies(paths: readonly string[], reload: () => void, logger: Logger): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  const watchers: FSWatcher[] = [];
-  const schedule = () => {
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(reload, 200);
-    timer.unref();
-  };
-  for (const path of paths) {
+  constructor(private readonly options: PolicyStoreOptions) {}
+
+  /** The first load; throws (PolicyError with every problem) when the set is invalid. */
+  load(): Promise<PolicySet> {
+    return this.build('startup');
+  }
+
+  /** Reloads and applies the set; never throws. A rescan that finds nothing changed does nothing. */
+  reload(trigger: Exclude<ReloadTrigger, 'startup'>): Promise<PolicyReload> {
+    const next = this.chain.then(() => this.reloadOnce(trigger));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Resolves when no load is running (before the filter closes what a load uses). */
+  async idle(): Promise<void> {
+    await this.chain;
+  }
+
+  private async reloadOnce(trigger: Exclude<ReloadTrigger, 'startup'>): Promise<PolicyReload> {
+    if (trigger === 'rescan' && policyFingerprint(await scanPolicyPaths(this.options.config.policies)) === this.fingerprint) {
+      this.options.logger.debug({ trigger }, 'policy files unchanged');
+      return { trigger, result: 'unchanged' };
+    }
     try {
-      const watcher = watch(path, { recursive: true, persistent: false }, schedule);
-      watcher.on('error', (error) => logger.warn({ path, err: { message: error.message } }, 'policy watch failed'));
-      watchers.push(watcher);
+      const set = await this.build(trigger);
+      this.options.apply(set);
+      return { trigger, result: 'ok', policies: set.policies.length };
     } catch (error) {
-      logger.warn({ path, err: { message: (error as Error).message } }, 'cannot watch policy path; reload on demand only');
+      return { trigger, result: 'error', problems: problemsOf(error) };
     }
   }
-  return () => {
-    if (timer) clearTimeout(timer);
-    for (const watcher of watchers) watcher.close();
-  };
+
+  /** Loads, validates and compiles, then logs and counts the outcome. */
+  private async build(trigger: ReloadTrigger): Promise<PolicySet> {
+    const { config, logger, metrics } = this.options;
+    try {
+      const loaded = await loadPolicyFiles(config.policies, { rootNamespace: config.rootNamespace });
+      // Remembered even when the set is refused: a rescan retries a bad set only once the files change.
+      this.fingerprint = loaded.fingerprint;
+      const errors = loaded.problems.filter((p) => p.severity === 'error');
+      for (const warning of loaded.problems.filter((p) => p.severity === 'warning')) logger.warn({ trigger }, formatPolicyProblem(warning));
+      if (errors.length > 0) throw new PolicyError(errors);
+      const set = new PolicySet(loaded.resources, config.rootNamespace, meshJwtRules(config, this.options.issuer));
+      await this.options.authenticator.prepare(set.allJwtRules());
+      metrics.reloads.inc({ trigger, result: 'ok' });
+      logger.info({ trigger, policies: set.policies.length, files: loaded.files.length }, trigger === 'startup' ? 'policies loaded' : 'policies reloaded');
+      return set;
+    } catch (error) {
+      if (!(error instanceof PolicyError)) this.fingerprint = undefined; // not the files' fault: retry on the next rescan
+      metrics.reloads.inc({ trigger, result: 'error' });
+      const message = trigger === 'startup' ? 'policies refused' : 'policy reload refused; keeping the previous policies';
+      // `errorCode`, not `code`: the logger redacts `code` (OAuth authorization codes).
+      logger.error({ trigger, errorCode: (error as FilterError).code, problems: problemsOf(error) }, message);
+      throw error;
+    }
+  }
+}
+
+function problemsOf(error: unknown): string[] {
+  return error instanceof PolicyError ? error.problems.map(formatPolicyProblem) : [(error as Error).message];
 }

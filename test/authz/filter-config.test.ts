@@ -31,10 +31,10 @@ describe('filter config', () => {
 describe('startFilter with invalid policies', () => {
   it('refuses to start, with every problem, and never listens', async () => {
     const dir = await writePolicies({
-      'bad.yaml': 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: ext, namespace: a }\nspec: { action: CUSTOM, provider: { name: x }, rules: [{}] }\n',
+      'bad.yaml': 'apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: web, namespace: a }\nspec: { provider: { name: x }, rules: [{}] }\n',
     });
     const start = startFilter({ config: parseFilterConfig({ policies: [dir], grpc: '127.0.0.1:0', watch: false, audit: { enabled: false } }), logger: silentLogger(), registry: new Registry() });
     await expect(start).rejects.toBeInstanceOf(PolicyError);
-    await expect(start).rejects.toMatchObject({ code: 'ERR_POLICY_INVALID', message: expect.stringContaining('CUSTOM is not supported: idgate is the CUSTOM (ext_authz) provider') });
+    await expect(start).rejects.toMatchObject({ code: 'ERR_POLICY_INVALID', message: expect.stringContaining('bad.yaml#0 (AuthorizationPolicy a/web): spec.provider: provider is only allowed with action CUSTOM') });
   });
 });

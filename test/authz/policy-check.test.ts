@@ -1,6 +1,7 @@
 /**
  * Policy validation (`idgate authz check`) and `idgate authz explain`: specific errors with file,
- * document and field path; Istio's rules on DENY without rules, path templates, unknown keys, CUSTOM.
+ * document and field path; Istio's rules on path templates and unknown keys; warnings where idgate is
+ * lenient (a DENY policy without rules, CUSTOM policies, which it ignores).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAuthzCommand } from '../../src/authz/cli.js';
 import { parsePolicyTexts } from '../../src/authz/policy/load.js';
 
-function problems(yaml: string): string[] {
+function problems(yaml: string, severity: 'error' | 'warning' = 'error'): string[] {
   return parsePolicyTexts([{ file: 'p.yaml', text: yaml }], { rootNamespace: 'istio-system' }).problems
-    .filter((p) => p.severity === 'error')
+    .filter((p) => p.severity === severity)
     .map((p) => `${p.path}: ${p.message}`);
 }
 
@@ -26,12 +27,42 @@ describe('policy validation', () => {
     when: [{ key: "request.auth.claims[a][b]", values: [x] }, { key: connection.sni, notValues: [y] }]`))).toEqual([]);
   });
 
-  it('refuses a DENY policy with no rules', () => {
-    expect(problems(ap('  action: DENY'))).toEqual(['spec.rules: a DENY policy with no rules is meaningless; add an empty rule {} to deny every request']);
+  it('accepts a DENY policy with no rules (it never matches), with a warning', () => {
+    for (const rules of ['', '\n  rules: []']) {
+      expect(problems(ap(`  action: DENY${rules}`))).toEqual([]);
+      expect(problems(ap(`  action: DENY${rules}`), 'warning')).toEqual(['spec.rules: a DENY policy with no rules never matches; add an empty rule {} to deny everything']);
+    }
   });
 
-  it('refuses CUSTOM: idgate is the custom provider', () => {
-    expect(problems(ap('  action: CUSTOM\n  provider: { name: idgate }\n  rules: [{}]'))[0]).toMatch(/^spec.action: CUSTOM is not supported: idgate is the CUSTOM \(ext_authz\) provider/);
+  it('accepts a CUSTOM policy with a warning that it is ignored', () => {
+    const custom = ap('  selector: { matchLabels: { istio: ingressgateway } }\n  action: CUSTOM\n  provider: { name: idgate }\n  rules: [{}]');
+    expect(problems(custom)).toEqual([]);
+    expect(problems(custom, 'warning')).toEqual(['spec.action: ignored: CUSTOM policies are enforced by the proxy that calls idgate']);
+  });
+
+  it("reports Istio's CUSTOM restrictions, and anything else wrong in a CUSTOM policy, as warnings", () => {
+    const custom = ap(`  action: CUSTOM
+  targetRefs: [{ kind: Gateway, name: gw }]
+  rules:
+  - from: [{ source: { principals: [a], requestPrincipals: ["*"], ipBlocks: ["10.0.0.0/8"] } }]
+    to: [{ operation: { paths: ["/x/{id}"] } }]
+    when: [{ key: "request.auth.claims[group]", values: [g] }, { key: source.namespace, values: [n] }, { key: remote.ip, values: ["10.0.0.1"] }]`);
+    expect(problems(custom)).toEqual([]);
+    expect(problems(custom, 'warning')).toEqual([
+      'spec.action: ignored: CUSTOM policies are enforced by the proxy that calls idgate',
+      'spec.provider.name: must not be empty',
+      'spec.rules[0].from[0].source.principals: not supported with action CUSTOM',
+      'spec.rules[0].from[0].source.requestPrincipals: not supported with action CUSTOM',
+      'spec.rules[0].when[0].key: "request.auth.claims[group]" is not supported with action CUSTOM',
+      'spec.rules[0].when[1].key: "source.namespace" is not supported with action CUSTOM',
+      'spec.targetRefs: targetRefs are not supported: use selector.matchLabels',
+      'spec.rules[0].to[0].operation.paths[0]: invalid path template "/x/{id}": only {*} and {**} operators are allowed',
+    ]);
+    expect(problems(ap('  action: CUSTOM\n  provider: { name: idgate }'), 'warning')).toContain('spec.rules: a CUSTOM policy with no rules never triggers; add an empty rule {} to send every request');
+  });
+
+  it('refuses provider without action CUSTOM', () => {
+    expect(problems(ap('  provider: { name: idgate }\n  rules: [{}]'))).toEqual(['spec.provider: provider is only allowed with action CUSTOM']);
   });
 
   it.each([
@@ -140,6 +171,8 @@ describe('idgate authz check and explain', () => {
     reqFile = `${dir}.request.json`;
     await writeFile(join(dir, 'good.yaml'), ap('  rules:\n  - to: [{ operation: { paths: ["/public/*"] } }]\n  - from: [{ source: { requestPrincipals: ["https://i/*"] } }]', 'metadata: { name: web, namespace: shop }'));
     await writeFile(join(dir, 'deny.yaml'), ap('  action: DENY\n  rules: [{ to: [{ operation: { paths: ["/admin/*"] } }] }]', 'metadata: { name: no-admin, namespace: shop }'));
+    // explain checks assumed claims as serve checks a token: their issuer must have a jwtRule.
+    await writeFile(join(dir, 'authn.yaml'), 'apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: { name: jwt, namespace: shop }\nspec: { jwtRules: [{ issuer: "https://i" }] }\n');
     await writeFile(reqFile, JSON.stringify({ namespace: 'shop', path: '/private', claims: { iss: 'https://i', sub: 'u' } }));
   });
   afterAll(async () => {
@@ -149,11 +182,28 @@ describe('idgate authz check and explain', () => {
 
   it('check exits 0 on valid files and 1 with the problem on invalid ones', async () => {
     expect(await runAuthzCommand(['check', dir], io)).toBe(0);
-    await writeFile(join(dir, 'bad.yaml'), ap('  action: DENY', 'metadata: { name: bad, namespace: shop }'));
+    await writeFile(join(dir, 'bad.yaml'), ap('  rules: [{ to: [{ operation: { paths: ["/x/{id}"] } }] }]', 'metadata: { name: bad, namespace: shop }'));
     out.length = err.length = 0;
     expect(await runAuthzCommand(['check', dir], io)).toBe(1);
-    expect(err.join('')).toContain('bad.yaml#0 (AuthorizationPolicy shop/bad): spec.rules: a DENY policy with no rules is meaningless');
+    expect(err.join('')).toContain('error: ');
+    expect(err.join('')).toContain('bad.yaml#0 (AuthorizationPolicy shop/bad): spec.rules[0].to[0].operation.paths[0]: invalid path template "/x/{id}"');
     await rm(join(dir, 'bad.yaml'));
+  });
+
+  it('check prints the warnings for a CUSTOM policy and a DENY policy without rules, and exits 0', async () => {
+    await writeFile(join(dir, 'lenient.yaml'), `${ap('  action: CUSTOM\n  provider: { name: idgate }\n  rules: [{}]', 'metadata: { name: ext-authz, namespace: istio-system }')}\n---\n${ap('  action: DENY', 'metadata: { name: deny-nothing, namespace: shop }')}`);
+    out.length = err.length = 0;
+    try {
+      expect(await runAuthzCommand(['check', dir], io)).toBe(0);
+      const printed = out.join('');
+      expect(printed).toContain('warning: ');
+      expect(printed).toContain('lenient.yaml#0 (AuthorizationPolicy istio-system/ext-authz): spec.action: ignored: CUSTOM policies are enforced by the proxy that calls idgate');
+      expect(printed).toContain('lenient.yaml#1 (AuthorizationPolicy shop/deny-nothing): spec.rules: a DENY policy with no rules never matches; add an empty rule {} to deny everything');
+      expect(printed).toContain('0 error(s)');
+      expect(err.join('')).toBe('');
+    } finally {
+      await rm(join(dir, 'lenient.yaml'));
+    }
   });
 
   it('explain names the deciding policy and why the others did not match', async () => {

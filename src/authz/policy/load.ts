@@ -3,6 +3,7 @@
  * the security.istio.io and idgate.dev resources, checks each against its schema and Istio's validation
  * rules, and returns them with every problem found (file, document, field path, message).
  */
+import type { BigIntStats } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -16,42 +17,113 @@ export interface LoadedPolicies {
   resources: PolicyResource[];
   problems: PolicyProblem[];
   files: string[];
+  /** What the files looked like before they were read (see policyFingerprint). */
+  fingerprint: string;
+}
+
+/** A policy file as found: the path it was listed under, and the stat of what it points to. */
+export interface ScannedFile {
+  path: string;
+  dev: bigint;
+  ino: bigint;
+  size: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+/** A directory the listing walked (what a watcher has to watch), with the identity of what it points to. */
+export interface ScannedDirectory {
+  path: string;
+  dev: bigint;
+  ino: bigint;
+}
+
+export interface PolicyScan {
+  files: ScannedFile[];
+  directories: ScannedDirectory[];
+  problems: PolicyProblem[];
 }
 
 const ISTIO_KINDS = new Set(['AuthorizationPolicy', 'RequestAuthentication', 'PeerAuthentication']);
 const NATIVE_KINDS = new Set(['Role', 'RoleBinding']);
+const POLICY_FILE = /\.(ya?ml|json)$/;
 
-/** Expands files and directories (recursively, *.yaml / *.yml / *.json, sorted) into files. */
-export async function listPolicyFiles(paths: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const path of paths) {
-    const info = await stat(path);
-    if (info.isDirectory()) {
-      const entries = (await readdir(path)).sort();
-      const nested = entries.map((entry) => join(path, entry));
-      const files: string[] = [];
-      for (const entry of nested) {
-        const entryInfo = await stat(entry);
-        if (entryInfo.isDirectory()) files.push(...(await listPolicyFiles([entry])));
-        else if (/\.(ya?ml|json)$/.test(entry)) files.push(entry);
-      }
-      out.push(...files);
-    } else {
-      out.push(path);
+/**
+ * Lists the policy files under the given paths without reading them. A named file is taken as is; a
+ * directory is walked (sorted, *.yaml / *.yml / *.json) following symlinks, and skipping every entry
+ * whose name starts with "." — Kubernetes' atomic writer keeps a ConfigMap's real files in `..<timestamp>`
+ * behind a `..data` symlink, with a top-level symlink per key, so only those symlinks are read (once);
+ * editor swap files (`.x.yaml.swp`) are skipped too.
+ */
+export async function scanPolicyPaths(paths: readonly string[]): Promise<PolicyScan> {
+  const scan: PolicyScan = { files: [], directories: [], problems: [] };
+  const visited = new Set<string>();
+  const problem = (file: string, message: string, severity: 'error' | 'warning' = 'error') =>
+    scan.problems.push({ file, document: 0, path: '', message, severity });
+
+  const walk = async (directory: string, identity: { dev: bigint; ino: bigint }): Promise<void> => {
+    const key = `${identity.dev}:${identity.ino}`;
+    if (visited.has(key)) return; // a symlink loop, or the same directory named twice
+    visited.add(key);
+    scan.directories.push({ path: directory, ...identity });
+    let names: string[];
+    try {
+      names = (await readdir(directory)).sort();
+    } catch (error) {
+      return void problem(directory, `cannot read: ${(error as Error).message}`);
     }
+    for (const name of names) {
+      if (name.startsWith('.')) continue;
+      const entry = join(directory, name);
+      let info;
+      try {
+        info = await stat(entry, { bigint: true });
+      } catch (error) {
+        // A dangling symlink (a ConfigMap key mid-removal) or a file deleted since readdir: not a policy file now.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') problem(entry, 'vanished while listing (dangling symlink?); skipped', 'warning');
+        else problem(entry, `cannot read: ${(error as Error).message}`);
+        continue;
+      }
+      if (info.isDirectory()) await walk(entry, { dev: info.dev, ino: info.ino });
+      else if (info.isFile() && POLICY_FILE.test(name)) scan.files.push(fileOf(entry, info));
+    }
+  };
+
+  for (const path of paths) {
+    let info;
+    try {
+      info = await stat(path, { bigint: true });
+    } catch (error) {
+      problem(path, `cannot read: ${(error as Error).message}`);
+      continue;
+    }
+    if (info.isDirectory()) await walk(path, { dev: info.dev, ino: info.ino });
+    else scan.files.push(fileOf(path, info));
   }
-  return out;
+  return scan;
+}
+
+function fileOf(path: string, info: BigIntStats): ScannedFile {
+  return { path, dev: info.dev, ino: info.ino, size: info.size, mtimeNs: info.mtimeNs, ctimeNs: info.ctimeNs };
+}
+
+/**
+ * A cheap identity of the policy files as listed: each path with the device, inode, size, mtime and
+ * ctime (nanoseconds) of what it points to, plus what could not be listed. A write in place changes
+ * size or mtime; a rename over a file, a ConfigMap `..data` swap and a replaced directory change the
+ * inode. Computed before the files are read, so a change during a load shows up on the next look.
+ */
+export function policyFingerprint(scan: PolicyScan): string {
+  const files = scan.files.map((f) => `${f.path}\0${f.dev}:${f.ino}:${f.size}:${f.mtimeNs}:${f.ctimeNs}`);
+  const problems = scan.problems.map((p) => `${p.file}\0${p.message}`);
+  return [...files, '', ...problems].join('\n');
 }
 
 export async function loadPolicyFiles(paths: readonly string[], options: { rootNamespace: string }): Promise<LoadedPolicies> {
-  const problems: PolicyProblem[] = [];
-  let files: string[] = [];
-  try {
-    files = await listPolicyFiles(paths);
-  } catch (error) {
-    problems.push({ file: String((error as NodeJS.ErrnoException).path ?? paths.join(',')), document: 0, path: '', message: `cannot read: ${(error as Error).message}`, severity: 'error' });
-    return { resources: [], problems, files };
-  }
+  const scan = await scanPolicyPaths(paths);
+  const fingerprint = policyFingerprint(scan);
+  const problems = [...scan.problems];
+  const files = scan.files.map((f) => f.path);
   const texts: Array<{ file: string; text: string }> = [];
   for (const file of files) {
     try {
@@ -61,11 +133,11 @@ export async function loadPolicyFiles(paths: readonly string[], options: { rootN
     }
   }
   const parsed = parsePolicyTexts(texts, options);
-  return { resources: parsed.resources, problems: [...problems, ...parsed.problems], files };
+  return { resources: parsed.resources, problems: [...problems, ...parsed.problems], files, fingerprint };
 }
 
 /** Parses already-read policy texts (the loader and tests share this). */
-export function parsePolicyTexts(texts: ReadonlyArray<{ file: string; text: string }>, options: { rootNamespace: string }): Omit<LoadedPolicies, 'files'> {
+export function parsePolicyTexts(texts: ReadonlyArray<{ file: string; text: string }>, options: { rootNamespace: string }): Pick<LoadedPolicies, 'resources' | 'problems'> {
   const resources: PolicyResource[] = [];
   const problems: PolicyProblem[] = [];
   for (const { file, text } of texts) {

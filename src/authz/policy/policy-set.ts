@@ -1,7 +1,8 @@
 /**
  * A compiled, immutable policy set: every AuthorizationPolicy (and native RoleBinding) compiled once,
- * RequestAuthentication and PeerAuthentication kept by scope, and per-workload views (the policies
- * that apply to one namespace + labels, indexed by action) built on first use and cached.
+ * except CUSTOM ones (the proxy enforces those); RequestAuthentication and PeerAuthentication kept by
+ * scope; and per-workload views (the policies that apply to one namespace + labels, indexed by action)
+ * built on first use and cached.
  */
 import type { JwtRuleSpec } from '../config.js';
 import { compileRuleBody } from './compile-rule.js';
@@ -77,6 +78,8 @@ export class PolicySet {
     // Root-namespace policies first, then by file order: the order explain and first-match report.
     const ordered = [...resources].sort((a, b) => Number(b.namespace === rootNamespace) - Number(a.namespace === rootNamespace) || a.order - b.order);
     for (const r of ordered) {
+      // CUSTOM is the mesh sending requests to an ext_authz provider (idgate): the proxy enforces it, not us.
+      if (r.kind === 'AuthorizationPolicy' && r.spec.action === 'CUSTOM') continue;
       if (r.kind === 'AuthorizationPolicy' || r.kind === 'RoleBinding') {
         const spec: AuthorizationPolicySpec = r.kind === 'RoleBinding' ? bindingToPolicy(r, roles) : r.spec;
         const id = r.kind === 'RoleBinding' ? `rolebinding:${r.namespace}/${r.name}` : `${r.namespace}/${r.name}`;

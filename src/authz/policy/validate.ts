@@ -1,10 +1,11 @@
 /**
  * Istio's validation rules for policy resources (validation.go, plus what the proto comments require),
- * with idgate's own: CUSTOM is refused because idgate is the custom provider; targetRefs are not
- * supported. Each problem names the field path.
+ * with idgate's own: targetRefs are not supported; CUSTOM policies are ignored (the proxy enforces them),
+ * so what is wrong in them is only a warning. Where Istio's builder is lenient (a DENY policy with no
+ * rules never matches), a warning too. Each problem names the field path.
  */
 import type { PolicyProblem } from '../errors.js';
-import { parseConditionKey } from './condition-keys.js';
+import { PEER_IDENTITY_ATTRIBUTES, parseConditionKey } from './condition-keys.js';
 import { parseBlock } from './ip-match.js';
 import { isPathTemplate, validatePathTemplate } from './path-template.js';
 import type { AuthorizationPolicySpec, PolicyResource, RequestAuthenticationSpec } from './resources.js';
@@ -22,7 +23,7 @@ const IP_KEYS = new Set(['source.ip', 'remote.ip', 'destination.ip']);
 export function validateResource(resource: PolicyResource): Found[] {
   switch (resource.kind) {
     case 'AuthorizationPolicy':
-      return validateAuthorizationPolicy(resource.spec);
+      return resource.spec.action === 'CUSTOM' ? validateCustomPolicy(resource.spec) : validateAuthorizationPolicy(resource.spec);
     case 'RequestAuthentication':
       return validateRequestAuthentication(resource.spec);
     case 'PeerAuthentication': {
@@ -64,17 +65,48 @@ function error(path: string, message: string): Found {
   return { path, message, severity: 'error' };
 }
 
+function warning(path: string, message: string): Found {
+  return { path, message, severity: 'warning' };
+}
+
+/** Source fields Istio refuses in a CUSTOM policy (the ext_authz call happens before peer and JWT identity are matched). */
+const CUSTOM_UNSUPPORTED_SOURCES = [
+  'principals', 'notPrincipals', 'namespaces', 'notNamespaces', 'serviceAccounts', 'notServiceAccounts',
+  'trustDomains', 'notTrustDomains', 'requestPrincipals', 'notRequestPrincipals',
+] as const;
+
+/**
+ * A CUSTOM policy tells the proxy to call an ext_authz provider (idgate, in the set that sends traffic
+ * here). The proxy enforces it, so idgate ignores it: it is not compiled, and everything wrong in it,
+ * Istio's CUSTOM restrictions included, is a warning — it cannot change idgate's decisions.
+ */
+function validateCustomPolicy(spec: AuthorizationPolicySpec): Found[] {
+  const found: Found[] = [warning('spec.action', 'ignored: CUSTOM policies are enforced by the proxy that calls idgate')];
+  if (!spec.rules || spec.rules.length === 0) found.push(warning('spec.rules', 'a CUSTOM policy with no rules never triggers; add an empty rule {} to send every request'));
+  if (!spec.provider?.name) found.push(warning('spec.provider.name', 'must not be empty'));
+  (spec.rules ?? []).forEach((rule, r) => {
+    (rule.from ?? []).forEach(({ source }, f) => {
+      for (const field of CUSTOM_UNSUPPORTED_SOURCES) {
+        if (source[field]?.length) found.push(warning(`spec.rules[${r}].from[${f}].source.${field}`, 'not supported with action CUSTOM'));
+      }
+    });
+    (rule.when ?? []).forEach((condition, w) => {
+      if (PEER_IDENTITY_ATTRIBUTES.has(condition.key) || condition.key.startsWith('request.auth.')) {
+        found.push(warning(`spec.rules[${r}].when[${w}].key`, `"${condition.key}" is not supported with action CUSTOM`));
+      }
+    });
+  });
+  return [...found, ...validateAuthorizationPolicy(spec).map((f) => ({ ...f, severity: 'warning' as const }))];
+}
+
 function validateAuthorizationPolicy(spec: AuthorizationPolicySpec): Found[] {
   const found: Found[] = [];
   const action = spec.action ?? 'ALLOW';
-  if (action === 'CUSTOM') {
-    found.push(error('spec.action', 'CUSTOM is not supported: idgate is the CUSTOM (ext_authz) provider; write ALLOW/DENY/AUDIT policies for idgate to evaluate'));
-  }
   if (spec.provider && action !== 'CUSTOM') found.push(error('spec.provider', 'provider is only allowed with action CUSTOM'));
   if (spec.targetRef || spec.targetRefs) found.push(error(spec.targetRef ? 'spec.targetRef' : 'spec.targetRefs', 'targetRefs are not supported: use selector.matchLabels'));
   if (spec.selector && (spec.targetRef || spec.targetRefs)) found.push(error('spec.selector', 'only one of selector or targetRefs may be set'));
   if (action === 'DENY' && (!spec.rules || spec.rules.length === 0)) {
-    found.push(error('spec.rules', 'a DENY policy with no rules is meaningless; add an empty rule {} to deny every request'));
+    found.push(warning('spec.rules', 'a DENY policy with no rules never matches; add an empty rule {} to deny everything'));
   }
   (spec.rules ?? []).forEach((rule, r) => {
     const at = `spec.rules[${r}]`;
@@ -124,7 +156,7 @@ function validateAuthorizationPolicy(spec: AuthorizationPolicySpec): Found[] {
       for (const field of ['methods', 'notMethods'] as const) {
         (operation[field] ?? []).forEach((method, i) => {
           const ok = method === '*' || HTTP_METHODS.some((m) => m === method || (method.endsWith('*') && m.startsWith(method.slice(0, -1))) || (method.startsWith('*') && m.endsWith(method.slice(1))));
-          if (!ok) found.push({ path: `${o}.${field}[${i}]`, message: 'Only HTTP methods and Istio wildcards are allowed (KIA0102)', severity: 'warning' });
+          if (!ok) found.push(warning(`${o}.${field}[${i}]`, 'Only HTTP methods and Istio wildcards are allowed (KIA0102)'));
         });
       }
       checkEmptyValues(operation, o, found);
@@ -165,7 +197,7 @@ function validateRequestAuthentication(spec: RequestAuthenticationSpec): Found[]
       try {
         const parsed = JSON.parse(rule.jwks) as { keys?: Array<Record<string, unknown>> };
         if (!Array.isArray(parsed.keys)) found.push(error(`${at}.jwks`, 'must be a JWKS (an object with "keys")'));
-        else if (parsed.keys.some((k) => 'd' in k)) found.push({ path: `${at}.jwks`, message: 'contains private key material', severity: 'warning' });
+        else if (parsed.keys.some((k) => 'd' in k)) found.push(warning(`${at}.jwks`, 'contains private key material'));
       } catch {
         found.push(error(`${at}.jwks`, 'is not valid JSON'));
       }

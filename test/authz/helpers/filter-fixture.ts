@@ -5,6 +5,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { SignJWT } from 'jose';
 import { parseFilterConfig, type FilterConfigInput } from '../../../src/authz/config.js';
@@ -32,7 +33,7 @@ export async function writePolicies(files: Record<string, string>, dir?: string)
 export async function startFilterFixture(
   files: Record<string, string>,
   config: Partial<FilterConfigInput> = {},
-  extra: { now?: () => number; keySet?: VerificationKeySet; issuer?: string } = {},
+  extra: { now?: () => number; keySet?: VerificationKeySet; issuer?: string; logger?: Logger } = {},
 ): Promise<FilterFixture> {
   const dir = await writePolicies(files);
   const registry = new Registry();

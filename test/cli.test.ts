@@ -110,3 +110,20 @@ async function poll(url: string, logs: () => string): Promise<Record<string, unk
   }
   throw new Error(`${url} did not answer; output:\n${logs()}`);
 }
+
+describe('idgate authz explain', () => {
+  it('explains a request with the embedded config\'s filter section, through serve\'s pipeline', async () => {
+    const { out, io } = capture();
+    const claims = JSON.stringify({ iss: 'http://127.0.0.1:5556/dex', sub: 'alice' });
+    expect(await main(['authz', 'explain', '--config', 'config/idgate.yaml', '--namespace', 'shop', '--path', '/api/../admin', '--claims', claims], io)).toBe(0);
+    expect(out.stdout).toContain('path: /api/../admin -> /admin');
+    expect(out.stdout).toContain('token: claims assumed, signature NOT verified: issuer http://127.0.0.1:5556/dex, jwtRule issuer');
+  });
+
+  it('prints its usage on --help', async () => {
+    const { out, io } = capture();
+    expect(await main(['authz', 'explain', '--help'], io)).toBe(0);
+    expect(out.stdout).toContain('--claims JSON');
+    expect(out.stdout).toContain('--mode grpc|envoy-http|nginx|traefik');
+  });
+});

@@ -28,39 +28,63 @@ function field(name: string, positive: AttributeTest, negate: boolean): FieldChe
   return { field: name, test: negate ? (a) => !positive(a) : positive };
 }
 
-/** request.auth.principal patterns: split at the last "/" into iss and sub, each matched on its own. */
+type Match = (value: string | undefined) => boolean;
+
+const nonEmpty: Match = (v) => v !== undefined && v !== '';
+const exactly = (expected: string): Match => (v) => v === expected;
+const withPrefix = (prefix: string): Match => (v) => v !== undefined && v.startsWith(prefix);
+const withSuffix = (suffix: string): Match => (v) => v !== undefined && v.endsWith(suffix);
+
+/**
+ * One requestPrincipals value as Istio's requestPrincipalGenerator reads it: split at the last "/"
+ * into iss and sub, then by where the value (not each part) has its "*". `*`: both non-empty.
+ * Starts with "*": with a "/", iss `*` is any and `*x` a suffix, sub exact; without, any iss and sub
+ * a suffix. Ends with "*": with a "/", iss exact, sub `*` any and `x*` a prefix; without, iss a prefix
+ * and any sub. Otherwise both exact. Any other "*" is literal.
+ */
+function requestPrincipalMatch(value: string): { iss: Match; sub: Match } {
+  const slash = value.lastIndexOf('/');
+  const found = slash !== -1;
+  const iss = found ? value.slice(0, slash) : value;
+  const sub = found ? value.slice(slash + 1) : '';
+  if (value === '*') return { iss: nonEmpty, sub: nonEmpty };
+  if (value.startsWith('*')) {
+    if (!found) return { iss: nonEmpty, sub: withSuffix(value.slice(1)) };
+    return { iss: iss === '*' ? nonEmpty : withSuffix(iss.slice(1)), sub: exactly(sub) };
+  }
+  if (value.endsWith('*')) {
+    if (!found) return { iss: withPrefix(value.slice(0, -1)), sub: nonEmpty };
+    return { iss: exactly(iss), sub: sub === '*' ? nonEmpty : withPrefix(sub.slice(0, -1)) };
+  }
+  return { iss: exactly(iss), sub: exactly(sub) };
+}
+
+/** requestPrincipals and the request.auth.principal when-key: any value's iss and sub patterns both match. */
 export function compileRequestPrincipals(values: readonly string[]): AttributeTest {
-  const tests = values.map((value): AttributeTest => {
-    if (value === '*') return (a) => !!a.issuer && !!a.subject;
-    const slash = value.lastIndexOf('/');
-    if (slash === -1) {
-      if (value.endsWith('*')) {
-        const issuer = compileStringMatcher([value]);
-        return (a) => issuer(a.issuer) && !!a.subject;
-      }
-      if (value.startsWith('*')) {
-        const subject = compileStringMatcher([value]);
-        return (a) => !!a.issuer && subject(a.subject);
-      }
-      return (a) => a.requestPrincipal === value;
-    }
-    const issuer = compileStringMatcher([value.slice(0, slash)]);
-    const subject = compileStringMatcher([value.slice(slash + 1)]);
-    return (a) => issuer(a.issuer) && subject(a.subject);
-  });
+  const tests = values.map(requestPrincipalMatch);
   return (a) => {
-    for (const test of tests) if (test(a)) return true;
+    for (const { iss, sub } of tests) if (iss(a.issuer) && sub(a.subject)) return true;
     return false;
   };
 }
 
+const NON_ASCII = /[\u0080-\uffff]/;
+const ASCII_UPPER = /[A-Z]+/g;
+
+/** ASCII-only lower-casing, as Envoy's ignore_case compares (JavaScript's would fold "K" (U+212A) into "k"). */
+function asciiLower(value: string): string {
+  return NON_ASCII.test(value) ? value.replace(ASCII_UPPER, (m) => m.toLowerCase()) : value.toLowerCase();
+}
+
+/**
+ * hosts: Istio's HostMatcher on :authority, as received (the port is part of it: `shop.example.com:8443`
+ * does not match `shop.example.com`), case-insensitive; `*` is Envoy's present_match, true for every
+ * HTTP request.
+ */
 function compileHosts(values: readonly string[]): AttributeTest {
-  const match = compileStringMatcher(values, true);
-  return (a) => {
-    if (match(a.host)) return true;
-    const colon = a.host.lastIndexOf(':');
-    return colon > a.host.lastIndexOf(']') && colon !== -1 ? match(a.host.slice(0, colon)) : false;
-  };
+  if (values.includes('*')) return () => true;
+  const match = compileStringMatcher(values.map(asciiLower));
+  return (a) => match(asciiLower(a.host));
 }
 
 function compilePorts(values: readonly string[], get: (a: RequestAttributes) => number | undefined): AttributeTest {

@@ -1,6 +1,6 @@
 /**
- * Istio path templates (`/foo/{*}`, `/foo/{**}/bar`?): validation with Istio's rules, and compilation
- * into a segment matcher. `{*}` is exactly one segment; `{**}` zero or more and must be the last operator.
+ * Istio path templates (`/foo/{*}`, `/foo/{**}/bar`): validation with Istio's rules, and compilation
+ * into the matcher Envoy's uri_template builds from them (Istio turns `{*}` into `*`, `{**}` into `**`).
  */
 
 const PCHAR = /^[a-zA-Z0-9\-._~%!$&'()+,;:@=]+$/;
@@ -28,26 +28,22 @@ export function validatePathTemplate(path: string): string | undefined {
   return undefined;
 }
 
-/** Compiles a valid template into a predicate over a normalized path (no query). */
+/** Envoy's uri_template character classes: a literal character (RFC 3986 pchar without "*"), and "/" for {**}. */
+const LITERAL_CLASS = "a-zA-Z0-9\\-._~%!$&'()+,;:@=";
+const ONE_SEGMENT = `[${LITERAL_CLASS}]+`;
+const ANY_SEGMENTS = `[${LITERAL_CLASS}/]*`;
+
+/**
+ * Compiles a valid template into a predicate over a normalized path (no query), as Envoy's
+ * uri_template matches: the template's segments joined by "/" into one anchored expression, `{*}` one
+ * or more literal characters, `{**}` any run of literal characters and "/". So the "/" before `{**}`
+ * is required: `/x/{**}` matches `/x/` and `/x/a/b`, not `/x`; `/foo/{**}/bar` needs at least `/foo//bar`.
+ */
 export function compilePathTemplate(template: string): (path: string) => boolean {
-  const parts = template.slice(1).split('/');
-  const globAt = parts.indexOf('{**}');
-  const head = globAt === -1 ? parts : parts.slice(0, globAt);
-  const tail = globAt === -1 ? [] : parts.slice(globAt + 1);
-  const segmentMatches = (pattern: string, segment: string) => (pattern === '{*}' ? segment !== '' : pattern === segment);
-  return (path) => {
-    if (!path.startsWith('/')) return false;
-    const segments = path.slice(1).split('/');
-    if (globAt === -1) {
-      if (segments.length !== head.length) return false;
-      for (let i = 0; i < head.length; i++) if (!segmentMatches(head[i]!, segments[i]!)) return false;
-      return true;
-    }
-    // {**}: the head's segments, then zero or more segments, then the tail's segments.
-    if (segments.length < head.length + tail.length) return false;
-    for (let i = 0; i < head.length; i++) if (!segmentMatches(head[i]!, segments[i]!)) return false;
-    const offset = segments.length - tail.length;
-    for (let i = 0; i < tail.length; i++) if (!segmentMatches(tail[i]!, segments[offset + i]!)) return false;
-    return true;
-  };
+  const parts = template
+    .slice(1)
+    .split('/')
+    .map((part) => (part === '{*}' ? ONE_SEGMENT : part === '{**}' ? ANY_SEGMENTS : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  const expression = new RegExp(`^/${parts.join('/')}$`);
+  return (path) => expression.test(path);
 }

@@ -67,7 +67,7 @@ async function nextSecond(): Promise<void> {
 /** One nginx auth_request to the filter, as the ingress would send it. */
 async function check(filter: string, accessToken: string): Promise<{ status: number; body: string }> {
   const response = await fetch(`${filter}/nginx`, {
-    headers: { authorization: `Bearer ${accessToken}`, 'x-original-uri': '/api/orders', 'x-original-method': 'GET' },
+    headers: { authorization: `Bearer ${accessToken}`, 'x-original-url': 'http://shop.example.com/api/orders', 'x-original-method': 'GET' },
   });
   return { status: response.status, body: await response.text() };
 }

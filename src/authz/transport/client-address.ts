@@ -16,6 +16,8 @@ export interface ClientAddresses {
 
 function sameAddress(a: string, b: string): boolean {
   if (a === b) return true;
+  // Two different dotted-quad strings are different addresses; only IPv6 (and IPv4-mapped) spellings vary.
+  if (!a.includes(':') && !b.includes(':')) return false;
   const x = parseAddress(a);
   const y = parseAddress(b);
   return x !== undefined && y !== undefined && x.version === y.version && x.value === y.value;
@@ -29,14 +31,16 @@ function sameAddress(a: string, b: string): boolean {
  */
 export function clientAddresses(forwardedFor: string | undefined, directPeer: string | undefined, numTrustedProxies: number): ClientAddresses {
   if (!forwardedFor) return directPeer ? { sourceIp: directPeer, remoteIp: directPeer } : {};
-  const chain = forwardedFor.split(',');
-  const last = chain[chain.length - 1]!.trim();
+  const comma = forwardedFor.lastIndexOf(',');
+  const last = (comma === -1 ? forwardedFor : forwardedFor.slice(comma + 1)).trim();
   if (directPeer !== undefined) {
     if (!sameAddress(last, directPeer)) return { sourceIp: directPeer, remoteIp: directPeer };
   } else if (parseAddress(last) === undefined) {
     return {};
   }
   const sourceIp = directPeer ?? last;
+  if (numTrustedProxies === 0) return { sourceIp, remoteIp: last };
+  const chain = forwardedFor.split(',');
   const index = chain.length - 1 - numTrustedProxies;
   if (index < 0) return { sourceIp, remoteIp: sourceIp };
   const remote = chain[index]!.trim();

@@ -24,6 +24,8 @@ export interface AuditLine {
   latencyUs: number;
   /** The target workload's namespace. */
   namespace?: string;
+  /** The target workload's labels as the proxy named them (context_extensions / auth URL `labels`, "k=v,k2=v2"). */
+  labels?: string;
   /** Why the token was refused: a JwtError code (ERR_JWT_EXPIRED, ERR_JWT_CRIT...). */
   jwtError?: string;
   policy?: string;
@@ -78,6 +80,7 @@ export function auditPath(target: string): string {
 export function auditJson(input: CheckInput, result: CheckResult, latencyUs: number, now: number): string {
   let line = `{"time":"${isoTime(now)}","type":"authz","requestId":${q(input.requestId)},"decision":"${result.decision}","status":${result.status},"reason":${q(result.reason)},"method":${q(input.method)},"host":${q(input.host)},"path":${q(auditPath(result.path ?? input.path))},"transport":"${input.transport}","latencyUs":${Math.round(latencyUs)}`;
   if (result.namespace !== undefined) line += `,"namespace":${q(result.namespace)}`;
+  if (input.contextExtensions?.labels !== undefined) line += `,"labels":${q(input.contextExtensions.labels)}`;
   if (result.jwtError !== undefined) line += `,"jwtError":${q(result.jwtError)}`;
   if (result.policy !== undefined) line += `,"policy":${q(result.policy)}`;
   if (result.rule !== undefined) line += `,"rule":${q(result.rule)}`;

@@ -31,6 +31,12 @@ describe('audit line', () => {
     });
   });
 
+  it('names the target workload\'s labels when the proxy gave them', () => {
+    const line = JSON.parse(auditJson({ ...input, contextExtensions: { namespace: 'shop', labels: 'app=web,version=v1' } }, { ...allow, namespace: 'shop' }, 1, 0)) as Record<string, unknown>;
+    expect(line).toMatchObject({ namespace: 'shop', labels: 'app=web,version=v1' });
+    expect(Object.keys(JSON.parse(auditJson(input, { ...allow, namespace: 'shop' }, 1, 0)) as object)).not.toContain('labels');
+  });
+
   it('writes the optional fields in the order of AuditLine, namespace and jwtError first', () => {
     const result: CheckResult = { ...allow, decision: 'deny', status: 401, reason: 'jwt_invalid', namespace: 'shop', jwtError: 'ERR_JWT_CRIT', peerPrincipal: 'p' };
     expect(Object.keys(JSON.parse(auditJson(input, result, 1, 0)) as object).slice(11)).toEqual(['namespace', 'jwtError', 'peerPrincipal']);

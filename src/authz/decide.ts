@@ -81,9 +81,9 @@ export function targetWorkload(input: CheckInput, fallback: TargetWorkload): Tar
 }
 
 /**
- * The original request URL without its query or path parameters (either may hold a token), for WWW-Authenticate: host and
- * path are the client's, so anything outside visible ASCII (and `"`, `\\`) is percent-encoded to keep
- * the header valid on every transport.
+ * The original request URL for WWW-Authenticate, without its query or path parameters (either may
+ * hold a token). Host and path are the client's, so anything outside visible ASCII (and `"`, `\\`) is
+ * percent-encoded to keep the header valid on every transport.
  */
 function realmOf(input: CheckInput): string {
   const url = `${input.scheme || 'http'}://${input.host}${auditPath(input.path)}`;

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Registry } from 'prom-client';
-import { benchKeys, fmt, policyYaml, typicalHeaders } from './setup.js';
+import { benchKeys, benchRequests, fmt, policyYaml } from './setup.js';
 
 const REVISION = process.argv[2] ?? 'HEAD';
 const RULES = Number(process.env.BENCH_RULES ?? 50);
@@ -64,17 +64,6 @@ async function load(name: string, dir: string): Promise<Tree> {
   };
 }
 
-function request(token: string, path: string) {
-  return {
-    attributes: {
-      source: { address: { socket_address: { address: '10.1.2.3', port_value: 40000 } } },
-      destination: { address: { socket_address: { address: '10.9.9.9', port_value: 8080 } } },
-      request: { http: { id: '1', method: 'GET', path, host: 'shop.example.com', scheme: 'https', protocol: 'HTTP/1.1', headers: typicalHeaders(token, path) } },
-      context_extensions: { namespace: 'shop' },
-    },
-  };
-}
-
 async function slice(tree: Tree, requests: readonly unknown[], count: number): Promise<number> {
   const before = process.cpuUsage();
   for (let i = 0; i < count; i++) {
@@ -91,8 +80,7 @@ let exitCode = 0;
 const trees: Tree[] = [];
 try {
   const tokens = await Promise.all(Array.from({ length: 100 }, (_, i) => sign(`user-${i}`)));
-  const itemRules = Math.ceil(RULES / 4);
-  const requests = tokens.map((token, i) => request(token, i % 10 === 9 ? `/svc${i % RULES}/nothing` : `/svc${(i % itemRules) * 4}/items/${i}?page=2`));
+  const requests = benchRequests(tokens, RULES);
   trees.push(await load(`baseline ${REVISION}`, baseDir), await load('this tree', root));
   for (const tree of trees) {
     const denied = (await Promise.all(requests.map(async (r) => (await tree.check(tree.decode(r))).decision === 'deny'))).filter(Boolean).length;

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadAuthorizationProto, protoRoot } from '../../src/authz/transport/proto.js';
 import { loadavg } from 'node:os';
-import { MemoryAuditSink, benchKeys, fmt, percentile, startBenchFilter, typicalHeaders } from './setup.js';
+import { MemoryAuditSink, benchKeys, benchRequests, fmt, percentile, startBenchFilter } from './setup.js';
 
 const RULES = Number(process.env.BENCH_RULES ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -33,17 +33,6 @@ async function startNoopServer(responses?: Map<string, unknown>): Promise<{ port
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   return { port, close: () => server.forceShutdown() };
-}
-
-function checkRequest(token: string, path: string) {
-  return {
-    attributes: {
-      source: { address: { socket_address: { address: '10.1.2.3', port_value: 40000 } } },
-      destination: { address: { socket_address: { address: '10.9.9.9', port_value: 8080 } } },
-      request: { http: { id: '1', method: 'GET', path, host: 'shop.example.com', scheme: 'https', protocol: 'HTTP/1.1', headers: typicalHeaders(token, path) } },
-      context_extensions: { namespace: 'shop' },
-    },
-  };
 }
 
 interface ClosedResult { done: number; errors: number; denied: number; seconds: number; cpuUs: number; clientCpuUs: number }
@@ -78,9 +67,7 @@ async function loadAgainst(port: number, requests: object[]) {
 const { jwks, sign } = await benchKeys('RS256');
 console.log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 shared cores)`);
 const tokens = await Promise.all(Array.from({ length: 100 }, (_, i) => sign(`user-${i}`)));
-// Paths spread over the policy's rules; 1 in 10 denied (no rule), as in a real mix.
-const itemRules = Math.ceil(RULES / 4); // every 4th rule allows GET /svc<n>/items/{*}
-const requests = tokens.map((token, i) => checkRequest(token, i % 10 === 9 ? `/svc${i % RULES}/nothing` : `/svc${(i % itemRules) * 4}/items/${i}?page=2`));
+const requests = benchRequests(tokens, RULES);
 
 const noop = await startNoopServer();
 const audit = new MemoryAuditSink();

@@ -89,6 +89,24 @@ export function typicalHeaders(token: string, path: string): Record<string, stri
   };
 }
 
+/** A CheckRequest as Envoy sends it for the bench's requests (namespace shop, typical headers). */
+export function benchCheckRequest(token: string, path: string) {
+  return {
+    attributes: {
+      source: { address: { socket_address: { address: '10.1.2.3', port_value: 40000 } } },
+      destination: { address: { socket_address: { address: '10.9.9.9', port_value: 8080 } } },
+      request: { http: { id: '1', method: 'GET', path, host: 'shop.example.com', scheme: 'https', protocol: 'HTTP/1.1', headers: typicalHeaders(token, path) } },
+      context_extensions: { namespace: 'shop' },
+    },
+  };
+}
+
+/** bench:filter's mix: one request per token, spread over the policy's item rules, 1 in 10 denied (no rule). */
+export function benchRequests(tokens: readonly string[], ruleCount: number) {
+  const itemRules = Math.ceil(ruleCount / 4); // every 4th rule allows GET /svc<n>/items/{*}
+  return tokens.map((token, i) => benchCheckRequest(token, i % 10 === 9 ? `/svc${i % ruleCount}/nothing` : `/svc${(i % itemRules) * 4}/items/${i}?page=2`));
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;

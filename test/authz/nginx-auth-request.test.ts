@@ -5,12 +5,12 @@
  * client may try to forge through nginx: the path, the client IP, the host, the peer identity, and
  * claims that cannot go into a header as they are.
  */
-import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFilterFixture, type FilterFixture } from './helpers/filter-fixture.js';
 import { nginxAvailable, startNginx, type RunningNginx } from './helpers/nginx.js';
+import { guideBlock, rawRequest, substitute } from './helpers/proxy-guide.js';
 import { jwksOf, mint, tamper, testKey, type TestKey } from './helpers/tokens.js';
 
 const ISS = 'https://issuer.example';
@@ -41,27 +41,13 @@ spec:
   };
 }
 
-/** The ```nginx block of the guide. */
-async function guideBlock(): Promise<string> {
-  const page = await readFile(new URL('../../docs/integrations/nginx.md', import.meta.url), 'utf8');
-  const block = /```nginx\n([\s\S]*?)```/.exec(page)?.[1];
-  if (!block) throw new Error('docs/integrations/nginx.md has no ```nginx block');
-  return block;
-}
-
 /** The guide's config with its ports replaced by the test's own (and nothing else). */
 function withPorts(block: string, ports: { nginx: number; idgate: number; upstream: number }): string {
-  const substitutions: Array<[string, string]> = [
+  return substitute(block, [
     ['server 127.0.0.1:9192;', `server 127.0.0.1:${ports.idgate};`],
     ['listen 80;', `listen 127.0.0.1:${ports.nginx};`],
     ['proxy_pass http://backend;', `proxy_pass http://127.0.0.1:${ports.upstream};`],
-  ];
-  let config = block;
-  for (const [from, to] of substitutions) {
-    if (!config.includes(from)) throw new Error(`the guide's nginx config no longer contains "${from}": update this test`);
-    config = config.replace(from, to);
-  }
-  return config;
+  ]);
 }
 
 describe('nginx auth_request, configured as docs/integrations/nginx.md says', () => {
@@ -82,7 +68,7 @@ describe('nginx auth_request, configured as docs/integrations/nginx.md says', ()
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     const upstreamPort = (upstream.address() as AddressInfo).port;
-    const block = await guideBlock();
+    const block = await guideBlock('nginx.md', 'nginx');
     nginx = await startNginx((port) => withPorts(block, { nginx: port, idgate: fixture.filter.httpPort!, upstream: upstreamPort }));
   });
 
@@ -92,20 +78,9 @@ describe('nginx auth_request, configured as docs/integrations/nginx.md says', ()
     await fixture?.close();
   });
 
-  const get = async (path: string, headers: Record<string, string> = {}) => {
+  const get = (path: string, headers: Record<string, string> = {}) => {
     seen.length = 0;
-    const response = await new Promise<http.IncomingMessage & { body: string }>((resolve, reject) => {
-      // node:http sends the path exactly as given (fetch would normalize "%2e%2e" away before nginx sees it).
-      const req = http.request({ host: '127.0.0.1', port: nginx.port, path, headers }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve(Object.assign(res, { body })));
-      });
-      req.on('error', reject);
-      req.end();
-    });
-    return { status: response.statusCode, wwwAuthenticate: response.headers['www-authenticate'], body: response.body };
+    return rawRequest(nginx.port, 'GET', path, headers);
   };
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   const lastAudit = () => JSON.parse(fixture.audit[fixture.audit.length - 1]!) as Record<string, unknown>;

@@ -7,19 +7,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as client from 'openid-client';
 import { DEFAULT_TEST_CONFIG, EXAMPLE_APP } from '../helpers/issuer.js';
+import { freePort } from '../helpers/free-port.js';
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort };
 
 /** src/cli.ts exports `main` and runs nothing by itself (bin/idgate.js calls it), so call it the same way. */
 const RUN_CLI = "const { main } = await import('./src/cli.ts'); process.exitCode = await main(process.argv.slice(1));";

@@ -1,10 +1,12 @@
 /**
- * The `idgate` command: serve, check (validate a config without serving), authz (explain/check
- * policies), version. `main` returns the exit code; nothing imports this module.
+ * The `idgate` command: serve, check (validate a config without serving), validate (Kiali's and
+ * idgate's checks on Istio YAML), authz (explain/check policies), version. `main` returns the exit
+ * code; nothing imports this module.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runSessionsCommand } from './admin/sessions.js';
+import { runValidateCommand } from './admin/validate/cli.js';
 import { runAuthzCommand } from './authz/cli.js';
 import { ConfigError } from './config/errors.js';
 import { loadConfigFile } from './config/load.js';
@@ -18,7 +20,9 @@ Commands:
                           SIGHUP reloads the filter's policies
   check --config FILE     validate a config file without serving; exit 1 with every problem listed
   authz explain ...       show how the filter's policies decide a request (idgate authz --help)
-  authz check FILE...     validate Istio / native RBAC policy files offline
+  validate FILE|DIR...    Kiali's checks (KIA codes) and idgate's (IDG codes) on Istio YAML and inventory;
+                          text, json or sarif (idgate validate --help)
+  authz check FILE...     Istio's validation rules only, as the filter loads policies (no KIA/IDG checks)
   sessions list|revoke    list or revoke a user's sessions (idgate sessions --help)
   version                 print the version
 `;
@@ -41,6 +45,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await serve(rest, io);
       case 'check':
         return await check(rest, io);
+      case 'validate':
+        return await runValidateCommand(rest, io, { version: version() });
       case 'authz':
         return await runAuthzCommand(rest, io);
       case 'sessions':

@@ -4,23 +4,15 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
+import { freePort } from './helpers/free-port.js';
 
 function capture() {
   const out = { stdout: '', stderr: '' };
   return { out, io: { stdout: (s: string) => void (out.stdout += s), stderr: (s: string) => void (out.stderr += s) } };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 let dir: string;
@@ -125,5 +117,64 @@ describe('idgate authz explain', () => {
     expect(await main(['authz', 'explain', '--help'], io)).toBe(0);
     expect(out.stdout).toContain('--claims JSON');
     expect(out.stdout).toContain('--mode grpc|envoy-http|nginx|traefik');
+  });
+});
+
+describe('idgate validate', () => {
+  const CLEAN = 'test/admin/validate/fixtures/clean';
+  const CONFIG = 'test/admin/validate/fixtures/idgate.yaml';
+  const policy = async (name: string, spec: string) => {
+    const file = path.join(dir, `validate-${name}.yaml`);
+    await writeFile(file, `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: { name: ${name}, namespace: a }\nspec: ${spec}\n`);
+    return file;
+  };
+
+  it('exits 0 on the clean fixture set and says what it read', async () => {
+    const { out, io } = capture();
+    expect(await main(['validate', '--offline', '--config', CONFIG, CLEAN], io)).toBe(0);
+    expect(out.stdout).toBe('3 file(s), 15 object(s): 0 error(s), 0 warning(s), 0 info\nnote: skipped IDG0101: --offline\n');
+  });
+
+  it('exits by the worst severity: 1 for an error, 3 for warnings only, 0 for info only', async () => {
+    const error = await policy('refused', '{ targetRefs: [{ kind: Gateway, name: gw }], rules: [{ to: [{ operation: { paths: ["/x"] } }] }] }');
+    const warning = await policy('fetch', '{ rules: [{ to: [{ operation: { methods: [FETCH] } }] }] }');
+    const info = await policy('deny-all', '{}');
+    for (const [files, code, pattern] of [[[error, warning], 1, /error IDG0502/], [[warning], 3, /warning KIA0102/], [[info], 0, /info IDG0202/]] as const) {
+      const { out, io } = capture();
+      expect(await main(['validate', '--offline', ...files], io)).toBe(code);
+      expect(out.stdout).toMatch(pattern);
+    }
+  });
+
+  it('writes JSON Lines with --format json (notes on stderr) and a SARIF log with --format sarif', async () => {
+    const warning = await policy('fetch2', '{ rules: [{ to: [{ operation: { methods: [FETCH] } }] }] }');
+    const json = capture();
+    expect(await main(['validate', '--offline', '--format', 'json', warning], json.io)).toBe(3);
+    expect(JSON.parse(json.out.stdout)).toMatchObject({ code: 'KIA0102', severity: 'warning', file: warning, kind: 'AuthorizationPolicy', name: 'fetch2', namespace: 'a' });
+    expect(json.out.stderr).toContain('note: skipped IDG0101: --offline');
+    const sarif = capture();
+    expect(await main(['validate', '--offline', '--format', 'sarif', warning], sarif.io)).toBe(3);
+    const log = JSON.parse(sarif.out.stdout) as { version: string; runs: Array<{ tool: { driver: { name: string; version?: string } }; results: Array<{ ruleId: string }> }> };
+    expect(log.version).toBe('2.1.0');
+    expect(log.runs[0]!.tool.driver).toMatchObject({ name: 'idgate validate', version: '0.1.0' });
+    expect(log.runs[0]!.results.map((r) => r.ruleId)).toEqual(['KIA0102']);
+  });
+
+  it('exits 2 on bad arguments', async () => {
+    for (const args of [['validate'], ['validate', '--format', 'xml', CLEAN], ['validate', '--bogus', CLEAN], ['validate', '--path-normalization', 'SOME', CLEAN]]) {
+      const { out, io } = capture();
+      expect(await main(args, io), args.join(' ')).toBe(2);
+      expect(out.stderr).toMatch(/^idgate validate: /);
+    }
+  });
+
+  it('is listed in the usage, and `authz check` stays Istio\'s structural validation', async () => {
+    const usage = capture();
+    expect(await main(['--help'], usage.io)).toBe(0);
+    expect(usage.out.stdout).toMatch(/validate FILE\|DIR\.\.\. +Kiali's checks/);
+    const check = capture();
+    const warning = await policy('fetch3', '{ rules: [{ to: [{ operation: { methods: [FETCH] } }] }] }');
+    expect(await main(['authz', 'check', warning], check.io)).toBe(0);
+    expect(check.out.stdout).toContain('Only HTTP methods and Istio wildcards are allowed (KIA0102)');
   });
 });

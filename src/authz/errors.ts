@@ -30,6 +30,10 @@ export interface PolicyProblem {
   path: string;
   message: string;
   severity: 'error' | 'warning';
+  /** A stable finding code (KIA0102, IDG0501 ...) where the rule has one; `idgate validate` reports it. */
+  code?: string;
+  /** 1-based line of the field, when the loader was asked to locate fields (`idgate validate`). */
+  line?: number;
 }
 
 export function formatPolicyProblem(problem: PolicyProblem): string {

@@ -1,6 +1,6 @@
 /**
  * The filter's Prometheus metrics, registered on the process registry: decisions by result, reason and
- * policy; decision latency; JWKS fetches and failures; policy reloads.
+ * policy; decision latency; JWKS fetches and failures; policy reloads and their findings.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
 
@@ -10,6 +10,8 @@ export interface FilterMetrics {
   jwksFetches: Counter<'source' | 'result'>;
   /** Every policy load: trigger (startup, watch, rescan, signal, api) and result (ok, error). */
   reloads: Counter<'trigger' | 'result'>;
+  /** What the reload-time checks of `idgate validate` found on each load, by code and severity. */
+  findings: Counter<'code' | 'severity'>;
   internalErrors: Counter<'transport' | 'stage'>;
 }
 
@@ -42,6 +44,12 @@ export function createFilterMetrics(registry: Registry): FilterMetrics {
       name: 'idgate_filter_policy_reloads_total',
       help: 'Policy (re)loads by trigger (startup/watch/rescan/signal/api) and result (ok/error); on error the previous policies stay in force',
       labelNames: ['trigger', 'result'],
+      registers: [registry],
+    })),
+    findings: reuse(registry, 'idgate_filter_policy_findings_total', () => new Counter({
+      name: 'idgate_filter_policy_findings_total',
+      help: 'Findings of the policy checks run on every (re)load, by code (KIA..., IDG...) and severity; an error refuses the new policies',
+      labelNames: ['code', 'severity'],
       registers: [registry],
     })),
     internalErrors: reuse(registry, 'idgate_filter_internal_errors_total', () => new Counter({

@@ -1,15 +1,21 @@
 /**
  * Loads and compiles the policy set (files + the filter section's mesh-wide jwtRules + the in-process
  * issuer), and reloads it: a valid new set replaces the old one atomically; an invalid one is refused
- * and the old one stays. Every load is logged and counted with what triggered it.
+ * and the old one stays. Every load is logged and counted with what triggered it, and runs the checks
+ * of `idgate validate` that need the policy files alone (checkPolicies): each finding is logged and
+ * counted by code and severity, and an error-level one refuses the set like an invalid policy.
  */
 import type { Logger } from 'pino';
+import { findingFromProblem, problemFromFinding, type Finding } from '../admin/validate/finding.js';
+import { checkPolicies } from '../admin/validate/policy-checks.js';
 import type { FilterConfig, JwtRuleSpec } from './config.js';
 import { PolicyError, formatPolicyProblem, type FilterError } from './errors.js';
 import type { Authenticator } from './jwt/authenticate.js';
 import type { FilterMetrics } from './metrics.js';
 import { loadPolicyFiles, policyFingerprint, scanPolicyPaths } from './policy/load.js';
+import { defaultEscapedSlashesAction } from './policy/normalize-path.js';
 import { PolicySet, type ScopedJwtRule } from './policy/policy-set.js';
+import type { PolicyResource } from './policy/resources.js';
 
 /** What asked for a (re)load: the first load, a file event, the periodic rescan, SIGHUP, or a caller. */
 export type ReloadTrigger = 'startup' | 'watch' | 'rescan' | 'signal' | 'api';
@@ -83,16 +89,33 @@ export class PolicyStore {
     }
   }
 
+  /** The policy-only checks of `idgate validate`, with the filter's own path normalization and algorithms; each finding logged. */
+  private check(resources: readonly PolicyResource[], trigger: ReloadTrigger): Finding[] {
+    const { config, logger } = this.options;
+    const escapedSlashes = config.pathWithEscapedSlashesAction ?? defaultEscapedSlashesAction(config.pathNormalization);
+    const found = checkPolicies(resources, {
+      rootNamespace: config.rootNamespace,
+      paths: { normalization: config.pathNormalization, escapedSlashes },
+      algorithms: new Set(config.algorithms),
+    });
+    for (const finding of found) logFinding(logger, trigger, finding);
+    return found;
+  }
+
   /** Loads, validates and compiles, then logs and counts the outcome. */
   private async build(trigger: ReloadTrigger): Promise<PolicySet> {
     const { config, logger, metrics } = this.options;
     try {
-      const loaded = await loadPolicyFiles(config.policies, { rootNamespace: config.rootNamespace });
+      const loaded = await loadPolicyFiles(config.policies, { rootNamespace: config.rootNamespace, locate: true });
       // Remembered even when the set is refused: a rescan retries a bad set only once the files change.
       this.fingerprint = loaded.fingerprint;
       const errors = loaded.problems.filter((p) => p.severity === 'error');
       for (const warning of loaded.problems.filter((p) => p.severity === 'warning')) logger.warn({ trigger }, formatPolicyProblem(warning));
-      if (errors.length > 0) throw new PolicyError(errors);
+      // The validate checks run on a structurally valid set only; the loader's problems are findings too.
+      const found = errors.length > 0 ? [] : this.check(loaded.resources, trigger);
+      for (const finding of [...loaded.problems.map(findingFromProblem), ...found]) metrics.findings.inc({ code: finding.code, severity: finding.severity });
+      const refused = found.filter((f) => f.severity === 'error').map(problemFromFinding);
+      if (errors.length > 0 || refused.length > 0) throw new PolicyError([...errors, ...refused]);
       const set = new PolicySet(loaded.resources, config.rootNamespace, meshJwtRules(config, this.options.issuer));
       await this.options.authenticator.prepare(set.allJwtRules());
       metrics.reloads.inc({ trigger, result: 'ok' });
@@ -107,6 +130,18 @@ export class PolicyStore {
       throw error;
     }
   }
+}
+
+function logFinding(logger: Logger, trigger: ReloadTrigger, finding: Finding): void {
+  const fields = {
+    trigger, finding: finding.code, severity: finding.severity, file: finding.file,
+    ...(finding.line !== undefined ? { line: finding.line } : {}),
+    ...(finding.kind ? { resource: `${finding.kind} ${finding.namespace}/${finding.name}` } : {}),
+    ...(finding.path ? { path: finding.path } : {}),
+    ...(finding.value !== undefined ? { value: finding.value } : {}),
+  };
+  const level = finding.severity === 'error' ? 'error' : finding.severity === 'warning' ? 'warn' : 'info';
+  logger[level](fields, `${finding.code}: ${finding.message}`);
 }
 
 function problemsOf(error: unknown): string[] {

@@ -225,7 +225,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 }
 
 /** Finds where a config path is written: the key's line when it exists, else its nearest parent's. */
-function locator(document: Document, lines: LineCounter): Locate {
+export function locator(document: Document, lines: LineCounter): Locate {
   return (path) => {
     for (let length = path.length; length > 0; length--) {
       const parentPath = path.slice(0, length - 1) as Array<string | number>;

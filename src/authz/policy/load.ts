@@ -1,16 +1,23 @@
 /**
  * Reads policy files and directories: YAML with several documents per file (and `kind: List`), keeps
  * the security.istio.io and idgate.dev resources, checks each against its schema and Istio's validation
- * rules, and returns them with every problem found (file, document, field path, message).
+ * rules, and returns them with every problem found (file, document, field path, message). Asked for
+ * `extras` (`idgate validate`), it also returns DestinationRules and Kubernetes inventory documents,
+ * which the filter never compiles, and the line of every field.
  */
 import type { BigIntStats } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import type { z } from 'zod';
 import { formatPath } from '../../config/errors.js';
+import { locator } from '../../config/load.js';
 import type { PolicyProblem } from '../errors.js';
-import { ISTIO_API_VERSIONS, NATIVE_API_VERSION, SPEC_SCHEMAS, metadataSchema, type PolicyResource } from './resources.js';
+import {
+  DESTINATION_RULE_API_VERSIONS, INVENTORY_KINDS, ISTIO_API_VERSIONS, NATIVE_API_VERSION, SPEC_SCHEMAS,
+  destinationRuleSpecSchema, inventoryMetadataSchema, metadataSchema,
+  type DestinationRuleResource, type InventoryDocument, type PolicyResource,
+} from './resources.js';
 import { validateResource, validateResourceSet } from './validate.js';
 
 export interface LoadedPolicies {
@@ -19,6 +26,26 @@ export interface LoadedPolicies {
   files: string[];
   /** What the files looked like before they were read (see policyFingerprint). */
   fingerprint: string;
+  /** Only when asked for (ParseOptions.extras): what the filter does not read. */
+  extras?: ExtraDocuments;
+}
+
+export interface ParseOptions {
+  rootNamespace: string;
+  /**
+   * `idgate validate`: also keep DestinationRules and inventory documents (in `extras`, never in
+   * `resources`, so the filter compiles exactly what it did). Implies `locate`.
+   */
+  extras?: boolean;
+  /** Give resources `locate` and problems `line` (for findings that say where they are). */
+  locate?: boolean;
+}
+
+export interface ExtraDocuments {
+  destinationRules: DestinationRuleResource[];
+  inventory: InventoryDocument[];
+  /** Documents of kinds nobody reads (VirtualService, Secret ...): skipped without a problem, counted by kind. */
+  ignored: Map<string, number>;
 }
 
 /** A policy file as found: the path it was listed under, and the stat of what it points to. */
@@ -119,7 +146,7 @@ export function policyFingerprint(scan: PolicyScan): string {
   return [...files, '', ...problems].join('\n');
 }
 
-export async function loadPolicyFiles(paths: readonly string[], options: { rootNamespace: string }): Promise<LoadedPolicies> {
+export async function loadPolicyFiles(paths: readonly string[], options: ParseOptions): Promise<LoadedPolicies> {
   const scan = await scanPolicyPaths(paths);
   const fingerprint = policyFingerprint(scan);
   const problems = [...scan.problems];
@@ -133,48 +160,105 @@ export async function loadPolicyFiles(paths: readonly string[], options: { rootN
     }
   }
   const parsed = parsePolicyTexts(texts, options);
-  return { resources: parsed.resources, problems: [...problems, ...parsed.problems], files, fingerprint };
+  return { ...parsed, problems: [...problems, ...parsed.problems], files, fingerprint };
 }
 
 /** Parses already-read policy texts (the loader and tests share this). */
-export function parsePolicyTexts(texts: ReadonlyArray<{ file: string; text: string }>, options: { rootNamespace: string }): Pick<LoadedPolicies, 'resources' | 'problems'> {
+export function parsePolicyTexts(texts: ReadonlyArray<{ file: string; text: string }>, options: ParseOptions): Pick<LoadedPolicies, 'resources' | 'problems' | 'extras'> {
   const resources: PolicyResource[] = [];
   const problems: PolicyProblem[] = [];
+  const extras: ExtraDocuments | undefined = options.extras ? { destinationRules: [], inventory: [], ignored: new Map() } : undefined;
   for (const { file, text } of texts) {
-    const documents = parseAllDocuments(text);
+    const lines = extras || options.locate ? new LineCounter() : undefined;
+    const documents = parseAllDocuments(text, lines ? { lineCounter: lines } : {});
     const list = Array.isArray(documents) ? documents : [documents];
     list.forEach((doc, index) => {
       if (doc.errors.length > 0) {
-        problems.push({ file, document: index, path: '', message: `YAML: ${doc.errors[0]!.message}`, severity: 'error' });
+        const line = doc.errors[0]!.linePos?.[0]?.line;
+        problems.push({ file, document: index, path: '', message: `YAML: ${doc.errors[0]!.message}`, severity: 'error', ...(lines && line ? { line } : {}) });
         return;
       }
       const value: unknown = doc.toJS();
       if (value === null || value === undefined) return;
-      const items = isObject(value) && value.kind === 'List' && Array.isArray(value.items) ? (value.items as unknown[]) : [value];
-      for (const item of items) {
-        const resource = readResource(item, file, index, resources.length, options, problems);
+      const isList = isObject(value) && value.kind === 'List' && Array.isArray(value.items);
+      const items = isList ? (value.items as unknown[]) : [value];
+      items.forEach((item, i) => {
+        const at = { file, document: index, ...(lines ? { locate: fieldLocator(doc, lines, isList ? ['items', i] : []) } : {}) };
+        if (extras && readExtra(item, at, extras, problems)) return;
+        const resource = readResource(item, at, resources.length, options, problems);
         if (resource) resources.push(resource);
-      }
+      });
     });
   }
   problems.push(...validateResourceSet(resources));
-  return { resources, problems };
+  return { resources, problems, ...(extras ? { extras } : {}) };
+}
+
+interface Origin {
+  file: string;
+  document: number;
+  locate?: (path: string) => number | undefined;
+}
+
+/** `spec.rules[0].to[1]` as the keys of a YAML path. */
+function fieldKeys(path: string): Array<string | number> {
+  const keys: Array<string | number> = [];
+  for (const part of path.match(/[^.[\]]+|\[\d+\]/g) ?? []) keys.push(part.startsWith('[') ? Number(part.slice(1, -1)) : part);
+  return keys;
+}
+
+/** The line of a field path inside one document (or one item of a `kind: List`); the object's first line for "". */
+function fieldLocator(doc: Document, lines: LineCounter, prefix: Array<string | number>): (path: string) => number | undefined {
+  const find = locator(doc, lines);
+  const node = (prefix.length ? doc.getIn(prefix, true) : doc.contents) as { range?: [number, number, number] } | null | undefined;
+  const start = node?.range ? lines.linePos(node.range[0]).line : undefined;
+  return (path) => (path === '' ? start : find([...prefix, ...fieldKeys(path)]) ?? start);
+}
+
+/** DestinationRules and inventory documents, when asked for; true when the document was one of them. */
+function readExtra(value: unknown, at: Origin, extras: ExtraDocuments, problems: PolicyProblem[]): boolean {
+  if (!isObject(value) || typeof value.apiVersion !== 'string' || typeof value.kind !== 'string') return false;
+  const { apiVersion, kind } = value;
+  const isRule = kind === 'DestinationRule' && (DESTINATION_RULE_API_VERSIONS as readonly string[]).includes(apiVersion);
+  if (!isRule && !INVENTORY_KINDS[apiVersion]?.has(kind)) {
+    if (apiVersion.startsWith('security.istio.io/') || apiVersion === NATIVE_API_VERSION) return false;
+    extras.ignored.set(`${kind} (${apiVersion})`, (extras.ignored.get(`${kind} (${apiVersion})`) ?? 0) + 1);
+    return true;
+  }
+  const problem = (path: string, message: string, resource?: string) =>
+    problems.push({ ...origin(at, path), path, message, severity: 'error', ...(resource ? { resource } : {}) });
+  const metadata = inventoryMetadataSchema.safeParse(value.metadata);
+  if (!metadata.success) {
+    reportZod(metadata.error, 'metadata', problem);
+    return true;
+  }
+  const { name, namespace, labels = {}, annotations = {} } = metadata.data;
+  if (!isRule) {
+    extras.inventory.push({ apiVersion, kind, name, ...(namespace ? { namespace } : {}), labels, annotations, ...at, value });
+    return true;
+  }
+  const label = `${kind} ${namespace ?? 'default'}/${name}`;
+  const spec = destinationRuleSpecSchema.safeParse(value.spec ?? {});
+  if (!spec.success) {
+    reportZod(spec.error, 'spec', (path, message) => problem(path, message, label));
+    return true;
+  }
+  extras.destinationRules.push({ kind, name, namespace: namespace ?? 'default', ...at, order: extras.destinationRules.length, annotations, spec: spec.data });
+  return true;
+}
+
+function origin(at: Origin, path: string): { file: string; document: number; line?: number } {
+  const line = at.locate?.(path);
+  return { file: at.file, document: at.document, ...(line !== undefined ? { line } : {}) };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function readResource(
-  value: unknown,
-  file: string,
-  document: number,
-  order: number,
-  options: { rootNamespace: string },
-  problems: PolicyProblem[],
-): PolicyResource | undefined {
-  const problem = (path: string, message: string, severity: 'error' | 'warning' = 'error', resource?: string) =>
-    problems.push({ file, document, path, message, severity, ...(resource ? { resource } : {}) });
+function readResource(value: unknown, at: Origin, order: number, options: ParseOptions, problems: PolicyProblem[]): PolicyResource | undefined {
+  const problem = (path: string, message: string, severity: 'error' | 'warning' = 'error', resource?: string, code?: string) =>
+    problems.push({ ...origin(at, path), path, message, severity, ...(resource ? { resource } : {}), ...(code ? { code } : {}) });
   if (!isObject(value)) return void problem('', 'a policy document must be a mapping');
   const { apiVersion, kind } = value;
   if (typeof apiVersion !== 'string' || typeof kind !== 'string') return void problem('', 'a policy document needs apiVersion and kind');
@@ -203,14 +287,13 @@ function readResource(
     kind,
     name: metadata.data.name,
     namespace,
-    file,
-    document,
+    ...at,
     order,
     ...(createdAt !== undefined && Number.isFinite(createdAt) ? { createdAt } : {}),
     annotations: metadata.data.annotations ?? {},
     spec: spec.data,
   } as PolicyResource;
-  for (const found of validateResource(resource)) problem(found.path, found.message, found.severity, label);
+  for (const found of validateResource(resource)) problem(found.path, found.message, found.severity, label, found.code);
   return resource;
 }
 

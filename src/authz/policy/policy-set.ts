@@ -56,7 +56,8 @@ export interface WorkloadPolicy {
 
 const MAX_CACHED_WORKLOADS = 4096;
 
-function selects(selector: Readonly<Record<string, string>> | undefined, labels: Readonly<Record<string, string>>): boolean {
+/** Istio's matchLabels: every label of the selector is on the workload (no selector: every workload). */
+export function selects(selector: Readonly<Record<string, string>> | undefined, labels: Readonly<Record<string, string>>): boolean {
   if (!selector) return true;
   for (const [key, value] of Object.entries(selector)) if (labels[key] !== value) return false;
   return true;
@@ -157,8 +158,11 @@ export class PolicySet {
     };
   }
 
-  /** PeerAuthentication merge: PERMISSIVE, then mesh, namespace, workload (oldest wins per level), then port. */
-  private peerAuthenticationFor(target: TargetWorkload): WorkloadPolicy['mtlsMode'] {
+  /**
+   * PeerAuthentication merge: PERMISSIVE, then mesh, namespace, workload (oldest wins per level), then port.
+   * Public for `idgate validate`, which asks it where peer-identity fields are used without STRICT.
+   */
+  peerAuthenticationFor(target: TargetWorkload): WorkloadPolicy['mtlsMode'] {
     const oldest = (list: ScopedPeerAuthentication[]) => list.sort((a, b) => a.age - b.age)[0];
     const mesh = oldest(this.peerAuthentications.filter((p) => p.namespace === this.rootNamespace && !p.selector));
     const namespace = target.namespace === this.rootNamespace ? undefined : oldest(this.peerAuthentications.filter((p) => p.namespace === target.namespace && !p.selector));

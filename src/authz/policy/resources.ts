@@ -1,7 +1,9 @@
 /**
  * The policy resources idgate reads, as zod schemas: Istio's security.istio.io v1/v1beta1
  * RequestAuthentication, AuthorizationPolicy and PeerAuthentication (spec objects strict, so an unknown
- * key is an error), and idgate's native RBAC (idgate.dev/v1alpha1 Role and RoleBinding).
+ * key is an error), and idgate's native RBAC (idgate.dev/v1alpha1 Role and RoleBinding). For
+ * `idgate validate` only (the filter never reads them): DestinationRule, and the Kubernetes
+ * documents it checks references against (inventory).
  */
 import { z } from 'zod';
 import { jwtRuleSchema } from '../config.js';
@@ -121,6 +123,9 @@ export const metadataSchema = z.looseObject({
   creationTimestamp: z.union([z.string(), z.date()]).optional(),
 });
 
+/** Metadata of an inventory document: labels are read too (string values, as Kubernetes requires). */
+export const inventoryMetadataSchema = metadataSchema.extend({ labels: z.record(z.string(), z.string()).optional() });
+
 export type Source = z.output<typeof sourceSchema>;
 export type Operation = z.output<typeof operationSchema>;
 export type Condition = z.output<typeof conditionSchema>;
@@ -138,6 +143,8 @@ interface ResourceBase {
   /** Where it came from, for messages: file and 0-based document index. */
   file: string;
   document: number;
+  /** The 1-based line of a field path (`spec.rules[0].to`; "" for the object), when the loader was asked to locate. */
+  locate?: (path: string) => number | undefined;
   /** Order of appearance across all files; stands in for creationTimestamp when that is absent. */
   order: number;
   createdAt?: number;
@@ -158,3 +165,44 @@ export const SPEC_SCHEMAS = {
   Role: roleSpecSchema,
   RoleBinding: roleBindingSpecSchema,
 } as const;
+
+/** DestinationRule (networking.istio.io): read by `idgate validate` only, for Kiali's mTLS and host checks. */
+export const DESTINATION_RULE_API_VERSIONS = ['networking.istio.io/v1', 'networking.istio.io/v1beta1', 'networking.istio.io/v1alpha3'] as const;
+
+const clientTlsSchema = z.looseObject({ mode: z.enum(['DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL']).optional() });
+const trafficPolicySchema = z.looseObject({
+  tls: clientTlsSchema.optional(),
+  portLevelSettings: z.array(z.looseObject({ tls: clientTlsSchema.optional() })).optional(),
+});
+
+/** Only the fields the checks read are validated; the rest of Istio's DestinationRule passes as written. */
+export const destinationRuleSpecSchema = z.looseObject({
+  host: z.string().min(1),
+  trafficPolicy: trafficPolicySchema.optional(),
+  subsets: z.array(z.looseObject({ name: z.string().min(1), labels: z.record(z.string(), z.string()).optional(), trafficPolicy: trafficPolicySchema.optional() })).optional(),
+  exportTo: z.array(z.string()).optional(),
+});
+
+export type DestinationRuleSpec = z.output<typeof destinationRuleSpecSchema>;
+export type DestinationRuleResource = ResourceBase & { kind: 'DestinationRule'; spec: DestinationRuleSpec };
+
+/** The Kubernetes documents `idgate validate` reads as inventory (what references are checked against), by apiVersion. */
+export const INVENTORY_KINDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  v1: new Set(['Namespace', 'ServiceAccount', 'Pod', 'Service', 'ConfigMap']),
+  'apps/v1': new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']),
+};
+
+/** An inventory document as found: its identity and the whole object, interpreted by the validator. */
+export interface InventoryDocument {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  /** As written (cluster-scoped kinds and defaulted ones have none). */
+  namespace?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  file: string;
+  document: number;
+  locate?: (path: string) => number | undefined;
+  value: Record<string, unknown>;
+}

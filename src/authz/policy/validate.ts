@@ -15,6 +15,7 @@ interface Found {
   path: string;
   message: string;
   severity: 'error' | 'warning';
+  code?: string;
 }
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'];
@@ -61,12 +62,12 @@ export function validateResourceSet(resources: readonly PolicyResource[]): Polic
   return problems;
 }
 
-function error(path: string, message: string): Found {
-  return { path, message, severity: 'error' };
+function error(path: string, message: string, code?: string): Found {
+  return { path, message, severity: 'error', ...(code ? { code } : {}) };
 }
 
-function warning(path: string, message: string): Found {
-  return { path, message, severity: 'warning' };
+function warning(path: string, message: string, code?: string): Found {
+  return { path, message, severity: 'warning', ...(code ? { code } : {}) };
 }
 
 /** Source fields Istio refuses in a CUSTOM policy (the ext_authz call happens before peer and JWT identity are matched). */
@@ -81,7 +82,7 @@ const CUSTOM_UNSUPPORTED_SOURCES = [
  * Istio's CUSTOM restrictions included, is a warning — it cannot change idgate's decisions.
  */
 function validateCustomPolicy(spec: AuthorizationPolicySpec): Found[] {
-  const found: Found[] = [warning('spec.action', 'ignored: CUSTOM policies are enforced by the proxy that calls idgate')];
+  const found: Found[] = [warning('spec.action', 'ignored: CUSTOM policies are enforced by the proxy that calls idgate', 'IDG0501')];
   if (!spec.rules || spec.rules.length === 0) found.push(warning('spec.rules', 'a CUSTOM policy with no rules never triggers; add an empty rule {} to send every request'));
   if (!spec.provider?.name) found.push(warning('spec.provider.name', 'must not be empty'));
   (spec.rules ?? []).forEach((rule, r) => {
@@ -103,7 +104,7 @@ function validateAuthorizationPolicy(spec: AuthorizationPolicySpec): Found[] {
   const found: Found[] = [];
   const action = spec.action ?? 'ALLOW';
   if (spec.provider && action !== 'CUSTOM') found.push(error('spec.provider', 'provider is only allowed with action CUSTOM'));
-  if (spec.targetRef || spec.targetRefs) found.push(error(spec.targetRef ? 'spec.targetRef' : 'spec.targetRefs', 'targetRefs are not supported: use selector.matchLabels'));
+  if (spec.targetRef || spec.targetRefs) found.push(error(spec.targetRef ? 'spec.targetRef' : 'spec.targetRefs', 'targetRefs are not supported: use selector.matchLabels', 'IDG0502'));
   if (spec.selector && (spec.targetRef || spec.targetRefs)) found.push(error('spec.selector', 'only one of selector or targetRefs may be set'));
   if (action === 'DENY' && (!spec.rules || spec.rules.length === 0)) {
     found.push(warning('spec.rules', 'a DENY policy with no rules never matches; add an empty rule {} to deny everything'));
@@ -156,7 +157,7 @@ function validateAuthorizationPolicy(spec: AuthorizationPolicySpec): Found[] {
       for (const field of ['methods', 'notMethods'] as const) {
         (operation[field] ?? []).forEach((method, i) => {
           const ok = method === '*' || HTTP_METHODS.some((m) => m === method || (method.endsWith('*') && m.startsWith(method.slice(0, -1))) || (method.startsWith('*') && m.endsWith(method.slice(1))));
-          if (!ok) found.push(warning(`${o}.${field}[${i}]`, 'Only HTTP methods and Istio wildcards are allowed (KIA0102)'));
+          if (!ok) found.push(warning(`${o}.${field}[${i}]`, 'Only HTTP methods and Istio wildcards are allowed (KIA0102)', 'KIA0102'));
         });
       }
       checkEmptyValues(operation, o, found);
@@ -188,7 +189,7 @@ function checkEmptyValues(fields: Record<string, string[] | undefined>, at: stri
 
 function validateRequestAuthentication(spec: RequestAuthenticationSpec): Found[] {
   const found: Found[] = [];
-  if (spec.targetRef || spec.targetRefs) found.push(error(spec.targetRef ? 'spec.targetRef' : 'spec.targetRefs', 'targetRefs are not supported: use selector.matchLabels'));
+  if (spec.targetRef || spec.targetRefs) found.push(error(spec.targetRef ? 'spec.targetRef' : 'spec.targetRefs', 'targetRefs are not supported: use selector.matchLabels', 'IDG0502'));
   (spec.jwtRules ?? []).forEach((rule, i) => {
     const at = `spec.jwtRules[${i}]`;
     if (rule.jwks && rule.jwksUri) found.push(error(at, 'set at most one of jwks and jwksUri'));

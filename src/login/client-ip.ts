@@ -1,7 +1,8 @@
 /**
- * The client's IP for login throttling: the socket's address, or — only when the socket is a trusted
- * proxy (web.clientRemoteIP.trustedProxies: addresses or CIDRs) — the first address in the configured
- * header (web.clientRemoteIP.header, e.g. X-Forwarded-For).
+ * The client's IP for login throttling and the audit stream: the socket's address, or — only when the
+ * socket is a trusted proxy (web.clientRemoteIP.trustedProxies: addresses or CIDRs) — the right-most
+ * address in the configured header (web.clientRemoteIP.header, e.g. X-Forwarded-For) that is not
+ * itself a trusted proxy. Everything left of that hop was written by the client, so it is never believed.
  */
 import { BlockList, isIP } from 'node:net';
 import type { Context } from 'koa';
@@ -25,6 +26,15 @@ export function clientIPReader(config: Config): ClientIPReader {
   return (ctx) => {
     const socketIP = unmapped(ctx.req.socket.remoteAddress ?? 'unknown');
     if (!header || !isIP(socketIP) || !trusted.check(socketIP, family(socketIP))) return socketIP;
-    return ctx.get(header).split(',')[0]?.trim() || socketIP;
+    const hops = ctx.get(header).split(',');
+    let client = socketIP;
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = unmapped(hops[i]!.trim());
+      // Not an address: the chain is not one our proxies wrote, so nothing left of it counts.
+      if (!isIP(hop)) break;
+      client = hop;
+      if (!trusted.check(hop, family(hop))) break;
+    }
+    return client;
   };
 }

@@ -109,7 +109,7 @@ describe('throttling (login.throttle)', () => {
     expect(await third.text()).toMatch(/Too many failed attempts\. Try again in 5 minutes\./);
     const correct = await attempt(ADMIN.email, ADMIN.password);
     expect(correct.status).toBe(429);
-    expect(server.audit.events.at(-1)).toMatchObject({ event: 'login', result: 'failure', reason: 'throttled' });
+    expect(server.audit.events.at(-1)).toMatchObject({ event: 'login', outcome: 'refused', reason: 'throttled' });
   });
 
   it('unlocks after the lockout', async () => {
@@ -154,6 +154,22 @@ describe('throttling (login.throttle)', () => {
     expect((await fail('e@x.io', '198.51.100.9')).status).toBe(401);
   });
 
+  it('takes the right-most hop that is not a trusted proxy: addresses the client wrote in front of it do not count', async () => {
+    await server.close();
+    server = await startLoginServer({
+      config: `${CONFIG}`.replace('web: { http: 127.0.0.1:0 }', 'web: { http: 127.0.0.1:0, clientRemoteIP: { header: X-Forwarded-For, trustedProxies: [127.0.0.0/8, 10.0.0.0/8] } }'),
+    });
+    const fail = async (user: string, forwardedFor: string) => {
+      const { action, fields } = await openPasswordForm(server);
+      return postForm(action, { ...fields, login: user, password: 'x' }, { 'x-forwarded-for': forwardedFor });
+    };
+    // The same client (203.0.113.7, behind the trusted 10.0.0.2) writes a new fake address in front each time.
+    for (const [user, fake] of [['a@x.io', '192.0.2.1'], ['b@x.io', '192.0.2.2'], ['c@x.io', '192.0.2.3']]) await fail(user!, `${fake!}, 203.0.113.7, 10.0.0.2`);
+    expect((await fail('d@x.io', '192.0.2.4, 203.0.113.7, 10.0.0.2')).status).toBe(429);
+    // A garbage entry stops the walk: the trusted hop right of it is taken, not the address the client put left of it.
+    expect((await fail('e@x.io', '203.0.113.7, not-an-ip, 10.0.0.2')).status).toBe(401);
+  });
+
   it('locks a user whose failures come from many addresses', async () => {
     await server.close();
     server = await startLoginServer({
@@ -176,8 +192,8 @@ describe('metrics and audit', () => {
     const right = await openPasswordForm(server);
     await postForm(right.action, { ...right.fields, login: ADMIN.email, password: ADMIN.password });
     expect(server.audit.events).toEqual([
-      { event: 'login', connector: 'local', clientId: WEB_APP.id, user: ADMIN.email, result: 'failure', reason: 'invalid_credentials' },
-      { event: 'login', connector: 'local', clientId: WEB_APP.id, user: ADMIN.email, result: 'success' },
+      { event: 'login', connectorId: 'local', clientId: WEB_APP.id, user: ADMIN.email, outcome: 'refused', reason: 'invalid_credentials' },
+      { event: 'login', connectorId: 'local', clientId: WEB_APP.id, user: ADMIN.email, outcome: 'succeeded', subject: expect.any(String) },
     ]);
     expect(JSON.stringify(server.audit.events)).not.toMatch(/hunter2|"password"/);
     const metrics = await server.context.metrics.registry.getSingleMetricAsString('idgate_logins_total');
@@ -206,6 +222,6 @@ describe('another password connector (mockPassword)', () => {
     expect(await wrong.text()).toMatch(/Incorrect username or password\./);
     const response = await postForm(action, { ...fields, login: 'kilgore', password: 'trout' });
     expect(location(response, server.url).searchParams.get('code')).toBeTruthy();
-    expect(server.audit.events.at(-1)).toMatchObject({ connector: 'mockpw', result: 'success', user: 'kilgore@kilgore.trout' });
+    expect(server.audit.events.at(-1)).toMatchObject({ connectorId: 'mockpw', outcome: 'succeeded', user: 'kilgore@kilgore.trout' });
   });
 });

@@ -11,7 +11,7 @@ import { loadConfigFile, type Config } from '../config/load.js';
 import { revokeSession, revokeSubject } from '../oidc/revocation.js';
 import { openStorage } from '../storage/open.js';
 import type { RefreshToken, Storage } from '../storage/storage.js';
-import type { AuditLog } from '../telemetry/audit.js';
+import { commandRequest, openAuditStream, type AuditLog, type AuditStream } from '../telemetry/audit.js';
 
 export interface SessionsIo {
   stdout: (text: string) => void;
@@ -77,9 +77,14 @@ function describeSession(session: RefreshToken): string {
   return [session.id, session.clientId, session.connectorId, `created ${time(session.createdAt)}`, `last used ${time(session.lastUsedAt)}`, `expires ${time(session.expiresAt)}`].join('\t');
 }
 
-/** Audit lines go to stderr as JSON, like the server's, without token values. */
-function stderrAudit(io: SessionsIo): AuditLog {
-  return { write: (event) => io.stderr(`${JSON.stringify({ audit: true, time: new Date().toISOString(), ...event })}\n`) };
+/**
+ * The issuer's audit stream as config.audit asks, with stderr in place of stdout (stdout is this
+ * command's answer); every event carries this run's request id and origin "sessions-cli".
+ */
+function commandAudit(config: Config, io: SessionsIo): { audit: AuditLog; stream: AuditStream } {
+  const stream = openAuditStream(config.audit, Date.now, { write: (line) => io.stderr(line) });
+  const request = commandRequest('sessions-cli');
+  return { stream, audit: { write: (event) => stream.within(request, () => stream.write(event)), within: stream.within } };
 }
 
 export async function runSessionsCommand(args: string[], io: SessionsIo): Promise<number> {
@@ -102,8 +107,9 @@ export async function runSessionsCommand(args: string[], io: SessionsIo): Promis
     return 2;
   }
   const storage = await openSharedStorage(config);
+  const { audit, stream } = commandAudit(config, io);
   try {
-    const deps = { storage, config, audit: stderrAudit(io), now: Date.now };
+    const deps = { storage, config, audit, now: Date.now };
     // Subjects first: a family created while the sessions below are read is refused by this instant.
     const subjects = parsed.action === 'revoke' && parsed.clientId === undefined ? (parsed.connectorId !== undefined ? [parsed.connectorId] : known) : [];
     const revokedSubjects: string[] = [];
@@ -127,5 +133,6 @@ export async function runSessionsCommand(args: string[], io: SessionsIo): Promis
     return 0;
   } finally {
     await storage.close();
+    await stream.end();
   }
 }

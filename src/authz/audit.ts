@@ -1,13 +1,13 @@
 /**
- * The audit trail: one JSON line per decision, written asynchronously (see audit-sink.ts: never a
+ * The audit trail: one JSON line per decision, written asynchronously (see telemetry/audit-sink.ts: never a
  * synchronous write on the hot path). Lines never carry tokens: the path is logged without its
  * query string and path parameters. Requests matched by AUDIT policies are marked.
  */
-import { BufferedAuditSink, type AuditSink } from './audit-sink.js';
+import { BufferedAuditSink, type AuditSink } from '../telemetry/audit-sink.js';
 import type { CheckInput, CheckResult } from './check-input.js';
 import { stripQuery } from './policy/normalize-path.js';
 
-export type { AuditSink } from './audit-sink.js';
+export type { AuditSink } from '../telemetry/audit-sink.js';
 
 export interface AuditLine {
   time: string;

@@ -4,6 +4,7 @@
  */
 import type { Context } from 'koa';
 import { readForm, readQuery } from '../http/form.js';
+import { subjectOf } from '../oidc/claims.js';
 import type { AuthRequest } from '../storage/storage.js';
 import { assertCsrf } from './csrf.js';
 import { LoginError } from './errors.js';
@@ -38,6 +39,33 @@ export async function handleApproval(ctx: Context, deps: LoginDeps): Promise<voi
   const authRequest = await loadAuthRequest(deps.issuer, form.req);
   assertCsrf(authRequest, form);
   assertLoggedIn(authRequest);
-  if (form.approval === 'approve') return sendNextStep(ctx, deps, await issueCode(deps.issuer, authRequest.id));
-  redirect(ctx, await denyRequest(deps.issuer, authRequest.id, 'the user denied the request'));
+  if (form.approval === 'approve') {
+    const step = await issueCode(deps.issuer, authRequest.id);
+    recordConsent(deps, authRequest, true);
+    return sendNextStep(ctx, deps, step);
+  }
+  let location: string;
+  try {
+    location = await denyRequest(deps.issuer, authRequest.id, 'the user denied the request');
+  } catch (error) {
+    // An out-of-band client has no redirect: the denial is shown as a page, and is still a denial.
+    if (error instanceof LoginError && error.code === 'access_denied') recordConsent(deps, authRequest, false);
+    throw error;
+  }
+  recordConsent(deps, authRequest, false);
+  redirect(ctx, location);
+}
+
+/** Written once the auth request was taken, so a second submit of the same form is not counted twice. */
+function recordConsent(deps: LoginDeps, authRequest: AuthRequest & { identity: NonNullable<AuthRequest['identity']> }, approved: boolean): void {
+  const connectorId = authRequest.connectorId;
+  deps.issuer.audit.write({
+    event: approved ? 'consent_given' : 'consent_denied',
+    outcome: approved ? 'succeeded' : 'refused',
+    reason: approved ? undefined : 'access_denied',
+    clientId: authRequest.clientId,
+    connectorId,
+    subject: connectorId ? subjectOf(authRequest.identity.userId, connectorId) : undefined,
+    scopes: authRequest.scopes,
+  });
 }

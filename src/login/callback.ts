@@ -7,6 +7,7 @@
 import type { Context } from 'koa';
 import { ConnectorError, type Identity } from '../connector.js';
 import { readForm, readQuery } from '../http/form.js';
+import { subjectOf } from '../oidc/claims.js';
 import type { AuthRequest } from '../storage/storage.js';
 import { LoginError, toLoginError } from './errors.js';
 import { completeLogin, connectorScopes, decodeConnectorData, denyRequest, loadAuthRequest } from './flow.js';
@@ -21,20 +22,20 @@ export async function handleCallback(ctx: Context, deps: LoginDeps): Promise<voi
     throw new LoginError('bad_request', 400, 'Unexpected sign-in response', 'This response came from a different sign-in method than the one this sign-in started with.');
   }
   const open = await connectorFor(deps, authRequest, connectorId);
-  const base = { connector: open.id, clientId: authRequest.clientId };
+  const base = { connectorId: open.id, clientId: authRequest.clientId };
 
   let identity: Identity;
   try {
     identity = await readIdentity(ctx, deps, authRequest, params);
   } catch (error) {
     const reason = error instanceof ConnectorError ? error.code : error instanceof LoginError ? error.code : 'internal';
-    recordLogin(deps, { ...base, result: 'failure', reason });
+    recordLogin(deps, { ...base, outcome: 'refused', reason });
     if (error instanceof ConnectorError && error.code === 'access_denied') {
       return redirect(ctx, await denyRequest(deps.issuer, authRequest.id, `the sign-in at ${open.name} was refused`));
     }
     throw toLoginError(error, open.name);
   }
-  recordLogin(deps, { ...base, result: 'success', user: identity.email ?? identity.username });
+  recordLogin(deps, { ...base, outcome: 'succeeded', user: identity.email ?? identity.username, subject: subjectOf(identity.userId, open.id) });
   sendNextStep(ctx, deps, await completeLogin(deps.issuer, authRequest.id, open.id, identity));
 }
 

@@ -50,8 +50,9 @@ export function loginRoute(route: string, deps: LoginDeps, handler: LoginHandler
 export function showError(ctx: Context, deps: LoginDeps, error: unknown, upstream?: string): void {
   const pageError = asPageError(error, upstream);
   const log = logOf(ctx, deps);
-  if (pageError.status >= 500) log.error({ code: pageError.code, err: causeMessage(pageError) }, 'login page error');
-  else log.info({ code: pageError.code, reason: pageError.message }, 'login refused');
+  if (pageError.status >= 500) log.error({ reason: pageError.code, err: causeMessage(pageError) }, 'login page error');
+  // Not under `code`: the logger redacts that key (it usually holds an authorization code).
+  else log.info({ reason: pageError.code, message: pageError.message }, 'login refused');
   sendPage(ctx, deps.theme, pageError.status, errorPage(pageError.title, pageError.message, requestIdOf(ctx)));
 }
 
@@ -92,14 +93,17 @@ export async function connectorFor(deps: LoginDeps, authRequest: AuthRequest, co
 }
 
 export interface LoginRecord {
-  connector: string;
-  result: 'success' | 'failure';
+  connectorId: string;
+  outcome: 'succeeded' | 'refused';
   clientId: string;
+  /** What the person typed or the connector named (email, username). */
   user?: string;
+  /** The `sub` tokens will carry, once the login succeeded. */
+  subject?: string;
   reason?: string;
 }
 
 export function recordLogin(deps: LoginDeps, record: LoginRecord): void {
-  deps.issuer.metrics.logins.inc({ connector: record.connector, result: record.result });
+  deps.issuer.metrics.logins.inc({ connector: record.connectorId, result: record.outcome === 'succeeded' ? 'success' : 'failure' });
   deps.issuer.audit.write({ event: 'login', ...record });
 }

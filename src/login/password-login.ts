@@ -7,6 +7,7 @@ import type { Context } from 'koa';
 import type { PasswordConnector } from '../connector.js';
 import { readForm, readQuery } from '../http/form.js';
 import { allowedConnectors } from '../oidc/authorize/check_connector.js';
+import { subjectOf } from '../oidc/claims.js';
 import type { AuthRequest } from '../storage/storage.js';
 import { assertCsrf } from './csrf.js';
 import { callConnector, LoginError } from './errors.js';
@@ -62,7 +63,7 @@ export async function handlePasswordLogin(ctx: Context, deps: LoginDeps): Promis
   const { open, connector } = step;
   const username = (form.login ?? '').trim();
   const password = form.password ?? '';
-  const base = { connector: open.id, clientId: authRequest.clientId, user: username || undefined };
+  const base = { connectorId: open.id, clientId: authRequest.clientId, user: username || undefined };
 
   if (!username || !password) {
     return showForm(ctx, deps, step, 400, username, `Enter your ${promptOf(connector).toLowerCase()} and password.`);
@@ -70,24 +71,24 @@ export async function handlePasswordLogin(ctx: Context, deps: LoginDeps): Promis
   const keys = [`user:${open.id}:${username.toLowerCase()}`, `ip:${deps.clientIP(ctx)}`];
   const locked = await deps.throttle.lockedFor(keys);
   if (locked > 0) {
-    recordLogin(deps, { ...base, result: 'failure', reason: 'throttled' });
+    recordLogin(deps, { ...base, outcome: 'refused', reason: 'throttled' });
     return showForm(ctx, deps, step, 429, username, tooManyAttempts(locked));
   }
 
   const identity = await callConnector(open.name, () => connector.login(connectorScopes(authRequest), username, password))
     .catch((error: LoginError) => {
-      recordLogin(deps, { ...base, result: 'failure', reason: error.code });
+      recordLogin(deps, { ...base, outcome: 'refused', reason: error.code });
       throw error;
     });
   if (!identity) {
     const nowLocked = await deps.throttle.fail(keys);
-    recordLogin(deps, { ...base, result: 'failure', reason: 'invalid_credentials' });
+    recordLogin(deps, { ...base, outcome: 'refused', reason: 'invalid_credentials' });
     if (nowLocked > 0) return showForm(ctx, deps, step, 429, username, tooManyAttempts(nowLocked));
     return showForm(ctx, deps, step, 401, username, `Incorrect ${promptOf(connector).toLowerCase()} or password.`);
   }
 
   await deps.throttle.reset(keys.slice(0, 1));
-  recordLogin(deps, { ...base, result: 'success', user: identity.email ?? identity.username });
+  recordLogin(deps, { ...base, outcome: 'succeeded', user: identity.email ?? identity.username, subject: subjectOf(identity.userId, open.id) });
   sendNextStep(ctx, deps, await completeLogin(deps.issuer, authRequest.id, open.id, identity));
 }
 

@@ -62,6 +62,18 @@ function presentedCredentials(ctx: Context, form: Record<string, string>): Prese
   return { clientId: form.client_id, secret: undefined, method: 'none' };
 }
 
+/**
+ * The client id a request names (Basic user name, else the form's client_id), for the audit even
+ * when authentication fails; undefined when none can be read. Never throws, never reads the secret out.
+ */
+export function presentedClientId(ctx: Context, form: Record<string, string>): string | undefined {
+  try {
+    return presentedCredentials(ctx, form).clientId;
+  } catch {
+    return form.client_id;
+  }
+}
+
 /** Authenticates the client of a token request, or throws invalid_client / invalid_request. */
 export async function authenticateClient(ctx: Context, form: Record<string, string>, storage: Storage): Promise<AuthenticatedClient> {
   const presented = presentedCredentials(ctx, form);

@@ -43,7 +43,7 @@ export async function revokeSession(
   } catch (error) {
     if (!(error instanceof AlreadyExistsError)) throw error;
   }
-  ctx.audit.write({ event: 'session_revoked', reason, sid: session.sessionId, clientId: session.clientId, userId: session.userId });
+  ctx.audit.write({ event: 'session_revoked', outcome: 'succeeded', reason, sid: session.sessionId, clientId: session.clientId, userId: session.userId });
 }
 
 /** Revokes every token of the user at this connector issued up to now; returns the revoked `sub`. */
@@ -63,7 +63,7 @@ export async function revokeSubject(
     // Revoked before: move the instant (and the memory of it) forward; feeds deliver the update.
     await ctx.storage.revocations.update(record.id, (current) => ({ ...current, createdAt: Math.max(current.createdAt, now), expiresAt: Math.max(current.expiresAt, record.expiresAt) }));
   }
-  ctx.audit.write({ event: 'subject_revoked', reason, sub, connectorId: subject.connectorId, userId: subject.userId });
+  ctx.audit.write({ event: 'subject_revoked', outcome: 'succeeded', reason, subject: sub, connectorId: subject.connectorId, userId: subject.userId });
   return sub;
 }
 

@@ -12,7 +12,7 @@ import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } f
 import { cors } from '../http/cors.js';
 import { readForm } from '../http/form.js';
 import { AlreadyExistsError } from '../storage/storage.js';
-import { authenticateClient } from './client-auth.js';
+import { authenticateClient, presentedClientId } from './client-auth.js';
 import type { IssuerContext } from './context.js';
 import { OAuthError } from './errors.js';
 import { protocolErrors } from './respond.js';
@@ -86,21 +86,34 @@ export async function revokeToken(ctx: IssuerContext, token: string, clientId: s
   return looksLikeJwt(token) ? revokeAccessToken(ctx, token, clientId) : revokeRefreshToken(ctx, token, clientId);
 }
 
+/** The token_type_hint as it may be audited: a registered hint, "other" for the client's free text. */
+function loggedHint(hint: string | undefined): string | undefined {
+  if (hint === undefined) return undefined;
+  return hint === 'access_token' || hint === 'refresh_token' ? hint : 'other';
+}
+
 export async function handleRevocationRequest(ctx: IssuerContext, koaCtx: Context): Promise<void> {
   let clientId: string | undefined;
   try {
     const form = await readForm(koaCtx);
+    clientId = presentedClientId(koaCtx, form);
     const { client } = await authenticateClient(koaCtx, form, ctx.storage);
     clientId = client.id;
     if (!form.token) throw new OAuthError('invalid_request', 'the "token" parameter is required');
     const outcome = await revokeToken(ctx, form.token, client.id);
     const { result, ...details } = outcome;
-    ctx.audit.write({ event: result === 'revoked' ? 'token_revoked' : 'token_revocation_ignored', clientId, hint: form.token_type_hint, ...details });
+    ctx.audit.write({
+      event: result === 'revoked' ? 'token_revoked' : 'token_revocation_ignored',
+      outcome: result === 'revoked' ? 'succeeded' : 'ignored',
+      clientId,
+      hint: loggedHint(form.token_type_hint),
+      ...details,
+    });
     koaCtx.status = 200;
     koaCtx.set('Cache-Control', 'no-store');
     koaCtx.body = '';
   } catch (error) {
-    if (error instanceof OAuthError) ctx.audit.write({ event: 'token_revocation_refused', clientId, error: error.code });
+    if (error instanceof OAuthError) ctx.audit.write({ event: 'token_revocation_refused', outcome: 'refused', reason: error.code, clientId });
     throw error;
   }
 }

@@ -8,6 +8,8 @@ export interface IssuerMetrics {
   registry: Registry;
   httpRequests: Counter<'route' | 'method' | 'status'>;
   httpDuration: Histogram<'route' | 'method'>;
+  /** Requests whose client closed the connection mid-body: not answered, so not in httpRequests. */
+  httpClientAborts: Counter<'route' | 'method'>;
   tokensIssued: Counter<'grant' | 'type'>;
   logins: Counter<'connector' | 'result'>;
 }
@@ -27,6 +29,12 @@ export function createIssuerMetrics(registry = new Registry(), options: { defaul
       help: 'HTTP request latency by route',
       labelNames: ['route', 'method'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    httpClientAborts: new Counter({
+      name: 'idgate_http_client_aborts_total',
+      help: 'Requests the client abandoned mid-body (no answer sent), by route',
+      labelNames: ['route', 'method'],
       registers: [registry],
     }),
     tokensIssued: new Counter({

@@ -86,7 +86,7 @@ function describeSessionsCommand(name: string, setup: () => Promise<{ file: stri
       expect(revoked).toMatchObject({ kind: 'sid', value: 'fam-a1', userId: 'alice' });
       // Remembered as long as the longest token of the session may live (idTokens: 2h here).
       expect(revoked!.expiresAt - revoked!.createdAt).toBe(2 * 3_600_000);
-      expect(JSON.parse(out.stderr.trim())).toMatchObject({ audit: true, event: 'session_revoked', reason: 'revoked_by_admin', sid: 'fam-a1' });
+      expect(JSON.parse(out.stderr.trim())).toMatchObject({ type: 'session_revoked', outcome: 'succeeded', reason: 'revoked_by_admin', sid: 'fam-a1', origin: 'sessions-cli' });
       // --client reaches only that client's stored sessions, never the user's other tokens.
       expect(await storage.revocations.get(subjectRevocationId('alice', 'local'))).toBeUndefined();
     });

@@ -133,7 +133,7 @@ describe('connector errors as pages', () => {
 
   it('audits each failure with its code', async () => {
     await callbackOf('groups');
-    expect(server.audit.events.at(-1)).toMatchObject({ event: 'login', connector: 'groups', result: 'failure', reason: 'not_in_allowed_groups' });
+    expect(server.audit.events.at(-1)).toMatchObject({ event: 'login', connectorId: 'groups', outcome: 'refused', reason: 'not_in_allowed_groups' });
   });
 });
 

@@ -164,7 +164,7 @@ describe('authorization_code grant refusals', () => {
     const seeded = await server.seedCode();
     await redeem(seeded, { redirect_uri: 'https://evil.example/' });
     const event = server.audit.events.at(-1)!;
-    expect(event).toMatchObject({ event: 'token_refused', grant: 'authorization_code', clientId: 'web', error: 'invalid_grant' });
+    expect(event).toMatchObject({ event: 'token_refused', grant: 'authorization_code', clientId: 'web', reason: 'invalid_grant' });
     expect(JSON.stringify(event)).not.toContain(seeded.code);
   });
 });

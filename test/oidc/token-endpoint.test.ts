@@ -102,7 +102,7 @@ describe('token request validation', () => {
       const response = await logged.post('/token', { grant_type: pasted }, auth);
       const body = (await response.json()) as { error: string; error_description: string };
       expect({ status: response.status, ...body }).toEqual({ status: 400, error: 'unsupported_grant_type', error_description: 'the grant_type is not supported' });
-      expect(logged.audit.events.at(-1)).toEqual({ event: 'token_refused', grant: 'unsupported', clientId: undefined, error: 'unsupported_grant_type', description: 'the grant_type is not supported' });
+      expect(logged.audit.events.at(-1)).toEqual({ event: 'token_refused', outcome: 'refused', reason: 'unsupported_grant_type', grant: 'unsupported', clientId: 'web', description: 'the grant_type is not supported' });
       expect(JSON.stringify(logged.audit.events)).not.toContain(pasted);
       expect(lines.join('\n')).not.toContain(pasted);
     } finally {
@@ -114,7 +114,7 @@ describe('token request validation', () => {
     const response = await server.post('/token', { grant_type: 'client_credentials' }, auth);
     const body = (await response.json()) as { error: string; error_description: string };
     expect({ status: response.status, ...body }).toEqual({ status: 400, error: 'unsupported_grant_type', error_description: 'grant_type "client_credentials" is not supported' });
-    expect(server.audit.events.at(-1)).toMatchObject({ event: 'token_refused', grant: 'client_credentials', error: 'unsupported_grant_type' });
+    expect(server.audit.events.at(-1)).toMatchObject({ event: 'token_refused', grant: 'client_credentials', reason: 'unsupported_grant_type' });
   });
 
   it('refuses a grant type that exists only as an inherited property name', async () => {

@@ -148,7 +148,7 @@ describe('revocation reaches a filter in another process (PostgreSQL LISTEN/NOTI
     console.log(`PostgreSQL: sessions CLI revoke of a session without refresh token -> first 401 at filter B after ${ms.toFixed(0)} ms`);
     expect(ms).toBeLessThan(REVOCATION_DEADLINE_MS);
     expect(out.stdout).toMatch(/revoked every token issued until now to sub \S+ \(connector local\)/);
-    expect(JSON.parse(out.stderr.split('\n')[0]!)).toMatchObject({ event: 'subject_revoked', reason: 'revoked_by_admin', connectorId: 'local' });
+    expect(JSON.parse(out.stderr.split('\n')[0]!)).toMatchObject({ type: 'subject_revoked', reason: 'revoked_by_admin', connectorId: 'local' });
 
     const userinfo = await fetch(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(userinfo.status).toBe(401);

@@ -5,7 +5,8 @@
  */
 import type { Context } from 'koa';
 import { readForm } from '../../http/form.js';
-import { authenticateClient } from '../client-auth.js';
+import { subjectOf } from '../claims.js';
+import { authenticateClient, presentedClientId } from '../client-auth.js';
 import type { IssuerContext } from '../context.js';
 import { OAuthError } from '../errors.js';
 import { sendJson } from '../respond.js';
@@ -57,15 +58,19 @@ export async function handleTokenRequest(ctx: IssuerContext, koaCtx: Context): P
   try {
     const form = await readForm(koaCtx);
     grant = loggedGrantType(form.grant_type);
+    clientId = presentedClientId(koaCtx, form);
     const { type, handler } = selectGrant(ctx, form.grant_type);
     const { client } = await authenticateClient(koaCtx, form, ctx.storage);
     clientId = client.id;
     const { body, audit } = await handler({ ctx, form, client });
-    ctx.audit.write({ event: 'token_issued', grant: type, clientId, ...audit, refreshTokenIssued: body.refresh_token !== undefined });
+    ctx.audit.write({
+      event: 'token_issued', outcome: 'succeeded', grant: type, clientId, ...audit,
+      subject: subjectOf(audit.userId, audit.connectorId), refreshTokenIssued: body.refresh_token !== undefined,
+    });
     sendJson(koaCtx, 200, body, { noStore: true });
   } catch (error) {
     if (error instanceof OAuthError) {
-      ctx.audit.write({ event: 'token_refused', grant, clientId, error: error.code, description: error.description });
+      ctx.audit.write({ event: 'token_refused', outcome: 'refused', reason: error.code, grant, clientId, description: error.description });
     }
     throw error;
   }

@@ -27,7 +27,7 @@ describe('federated login through idgate', () => {
     const expected = { email: 'alice@example.com', email_verified: true, name: 'Alice Liddell', preferred_username: 'alice', groups: ['corp:admins', 'corp:devs'] };
     expect(tokens.claims()).toMatchObject({ iss: bed.idgate.url, aud: EXAMPLE_APP.id, ...expected });
     expect(decodeJwt(tokens.access_token)).toMatchObject(expected);
-    expect(bed.idgate.audit.events).toContainEqual(expect.objectContaining({ event: 'login', connector: 'corp', result: 'success', user: 'alice@example.com' }));
+    expect(bed.idgate.audit.events).toContainEqual(expect.objectContaining({ event: 'login', connectorId: 'corp', outcome: 'succeeded', user: 'alice@example.com' }));
 
     bed.upstream.accounts.get('alice')!.groups = ['admins', 'devs', 'ops'];
     const refreshed = await client.refreshTokenGrant(bed.rp, tokens.refresh_token!);
@@ -53,7 +53,7 @@ describe('federated login through idgate', () => {
     expect(error).toBeInstanceOf(LoginPageError);
     expect((error as LoginPageError).status).toBe(403);
     expect((error as LoginPageError).html).toMatch(/not in a group allowed/);
-    expect(bed.idgate.audit.events).toContainEqual(expect.objectContaining({ event: 'login', connector: 'corp-ops', result: 'failure', reason: 'not_in_allowed_groups' }));
+    expect(bed.idgate.audit.events).toContainEqual(expect.objectContaining({ event: 'login', connectorId: 'corp-ops', outcome: 'refused', reason: 'not_in_allowed_groups' }));
   });
 
   it('SAML IdP: the RP gets tokens with the asserted identity', async () => {
@@ -81,7 +81,7 @@ describe('federated login through idgate', () => {
     expect(error).toBeInstanceOf(LoginPageError);
     expect((error as LoginPageError).status).toBe(401);
     expect((error as LoginPageError).html).toMatch(/Incorrect username or password/);
-    expect(bed.idgate.audit.events).toContainEqual(expect.objectContaining({ connector: 'ldap', result: 'failure' }));
+    expect(bed.idgate.audit.events).toContainEqual(expect.objectContaining({ connectorId: 'ldap', outcome: 'refused' }));
   });
 
   it('an upstream that does not answer gets the person a readable page within the timeout', async () => {

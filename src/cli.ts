@@ -9,7 +9,8 @@ import { runSessionsCommand } from './admin/sessions.js';
 import { runValidateCommand } from './admin/validate/cli.js';
 import { runAuthzCommand } from './authz/cli.js';
 import { ConfigError } from './config/errors.js';
-import { loadConfigFile } from './config/load.js';
+import { loadConfigFile, type Config } from './config/load.js';
+import { preflightConfig } from './config/preflight.js';
 import { startServer } from './server.js';
 import { createLogger } from './telemetry/logger.js';
 
@@ -18,7 +19,8 @@ const USAGE = `Usage: idgate <command> [options]
 Commands:
   serve --config FILE     run the listeners the config asks for (issuer, filter, telemetry);
                           SIGHUP reloads the filter's policies
-  check --config FILE     validate a config file without serving; exit 1 with every problem listed
+  check --config FILE     validate a config file without serving, opening its files and connectors as
+                          serve would; exit 1 with every problem listed
   authz explain ...       show how the filter's policies decide a request (idgate authz --help)
   validate FILE|DIR...    Kiali's checks (KIA codes) and idgate's (IDG codes) on Istio YAML and inventory;
                           text, json or sarif (idgate validate --help)
@@ -89,6 +91,7 @@ function configFlag(args: string[]): string {
 async function check(args: string[], io: Io): Promise<number> {
   const file = configFlag(args);
   const config = await loadConfigFile(file);
+  await refuseUnopenable(config, { connectors: true });
   const parts = [
     `issuer ${config.issuer}`,
     `storage ${config.storage.type}`,
@@ -103,6 +106,8 @@ async function check(args: string[], io: Io): Promise<number> {
 async function serve(args: string[], io: Io): Promise<number> {
   const file = configFlag(args);
   const config = await loadConfigFile(file);
+  // A connector that cannot open is left out at start (Dex's default) and reported by readiness.
+  await refuseUnopenable(config, { connectors: false });
   const logger = createLogger({ level: config.logger.level, format: config.logger.format, excludeFields: config.logger.excludeFields });
   const server = await startServer(config, { logger });
   io.stdout(`idgate ${version()} serving ${config.issuer}${server.urls.telemetry ? ` (telemetry ${server.urls.telemetry})` : ''}\n`);
@@ -122,6 +127,11 @@ async function serve(args: string[], io: Io): Promise<number> {
   });
   logger.flush();
   return 0;
+}
+
+async function refuseUnopenable(config: Config, options: { connectors: boolean }): Promise<void> {
+  const problems = await preflightConfig(config, options);
+  if (problems.length > 0) throw new ConfigError(config.source, problems);
 }
 
 /** The package version; the module runs from src/ (tsx) or dist/src/ (built), so look upward. */

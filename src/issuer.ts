@@ -8,9 +8,10 @@ import Router from '@koa/router';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
-import { catchErrors, observeRequests, requestContext, securityHeaders } from './http/middleware.js';
+import { catchErrors, configuredHeaders, observeRequests, requestContext, securityHeaders } from './http/middleware.js';
 import { createSigner } from './keys/signer.js';
 import { openConnectors } from './login/connectors.js';
+import { clientIPReader } from './login/client-ip.js';
 import { mountLoginRoutes } from './login/routes.js';
 import { issuerUrl, type IssuerContext } from './oidc/context.js';
 import { mountRevocationRoutes } from './oidc/revoke-endpoint.js';
@@ -19,12 +20,13 @@ import { openStorage } from './storage/open.js';
 import { withStatic } from './storage/static.js';
 import { hashSecret } from './storage/secrets.js';
 import type { Client, Password, Storage } from './storage/storage.js';
-import { createAuditLog, type AuditLog } from './telemetry/audit.js';
+import { auditRequests, openAuditStream, type AuditLog, type AuditStream } from './telemetry/audit.js';
 import { createIssuerMetrics, type IssuerMetrics } from './telemetry/metrics.js';
 
 export interface IssuerOptions {
   logger: Logger;
   metrics?: IssuerMetrics;
+  /** Where audit events go instead of the stream config.audit asks for (tests). */
   audit?: AuditLog;
   now?: Clock;
   /** Use this storage instead of opening config.storage (tests); the caller closes it. */
@@ -86,6 +88,9 @@ export async function buildIssuer(config: Config, options: IssuerOptions): Promi
   });
   const issuer = issuerUrl(config);
   const connectors = await openConnectors(config, { storage, logger, now, issuer });
+  // A stream of our own (config.audit) is ours to end on close; one handed in is the caller's.
+  let ownStream: AuditStream | undefined;
+  const audit = options.audit ?? (ownStream = openAuditStream(config.audit, now));
   const context: IssuerContext = {
     config,
     issuer,
@@ -94,7 +99,7 @@ export async function buildIssuer(config: Config, options: IssuerOptions): Promi
     signer,
     connectors,
     logger,
-    audit: options.audit ?? createAuditLog(logger),
+    audit,
     metrics: options.metrics ?? createIssuerMetrics(),
     now,
   };
@@ -108,6 +113,7 @@ export async function buildIssuer(config: Config, options: IssuerOptions): Promi
       await Promise.allSettled([...connectors.values()].map((open) => open.connector.close?.()));
       // Storage handed in by the caller (tests, replicas sharing one store) is the caller's to close.
       if (!options.storage) await storage.close();
+      await ownStream?.end();
     },
   };
 }
@@ -116,8 +122,10 @@ export function createIssuerApp(context: IssuerContext): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true;
   app.use(requestContext(context.logger));
+  app.use(auditRequests(context.audit, clientIPReader(context.config)));
   app.use(observeRequests(context.metrics));
   app.use(securityHeaders());
+  app.use(configuredHeaders(context.config.web.headers));
   app.use(catchErrors());
   const router = new Router({ prefix: context.basePath || undefined });
   router.get('/healthz', (ctx) => {

@@ -16,7 +16,9 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import { buildIssuer, type Issuer } from './issuer.js';
 import { startGarbageCollection } from './storage/open.js';
+import { TLS_VERSIONS } from './config/schema.js';
 import { createIssuerMetrics } from './telemetry/metrics.js';
+import { createProfiler, profileSeconds, MAX_CPU_PROFILE_SECONDS, ProfilerBusyError, type Profiler } from './telemetry/profiling.js';
 
 export interface RunningServer {
   /** Base URLs of what is listening, e.g. { web: 'http://127.0.0.1:5556' }. */
@@ -35,6 +37,8 @@ export interface ServerOptions {
   now?: Clock;
   /** Override listen addresses (tests pick free ports with port 0). */
   listen?: { web?: string; telemetry?: string };
+  /** Delay before the first storage gc run (tests). */
+  gcFirstRunMs?: number;
 }
 
 export async function startServer(config: Config, options: ServerOptions): Promise<RunningServer> {
@@ -54,8 +58,19 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       issuer = await buildIssuer(config, { logger, now, metrics: createIssuerMetrics(registry) });
       const storage = issuer.context.storage;
       readiness.storage = () => storage.ping();
+      const opened = issuer.context.connectors;
+      const unopened = config.connectors.map((entry) => entry.id).filter((id) => !opened.has(id));
+      if (unopened.length > 0) {
+        const message = `failed to open: ${unopened.join(', ')} (the log says why)`;
+        readiness.connectors = () => Promise.reject(new Error(message));
+      }
       issuer.start();
-      const stopGc = startGarbageCollection(storage, { now, logger });
+      const stopGc = startGarbageCollection(storage, {
+        now,
+        logger,
+        ...(config.storage.gcInterval !== undefined ? { intervalMs: config.storage.gcInterval } : {}),
+        ...(options.gcFirstRunMs !== undefined ? { firstRunMs: options.gcFirstRunMs } : {}),
+      });
       const built = issuer;
       closers.push(async () => {
         stopGc();
@@ -70,7 +85,12 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       }
       if (config.web.https && config.web.tlsCert && config.web.tlsKey) {
         const server = https.createServer(
-          { cert: readFileSync(config.web.tlsCert), key: readFileSync(config.web.tlsKey), minVersion: 'TLSv1.2' },
+          {
+            cert: readFileSync(config.web.tlsCert),
+            key: readFileSync(config.web.tlsKey),
+            minVersion: TLS_VERSIONS[config.web.tlsMinVersion ?? '1.2'],
+            maxVersion: TLS_VERSIONS[config.web.tlsMaxVersion ?? '1.3'],
+          },
           callback,
         );
         urls.webTls = (await listen(server, config.web.https)).replace('http:', 'https:');
@@ -106,10 +126,11 @@ export async function startServer(config: Config, options: ServerOptions): Promi
 
     const telemetryAddress = options.listen?.telemetry ?? config.telemetry.http;
     if (telemetryAddress) {
-      const server = http.createServer(createTelemetryApp(registry, readiness).callback());
+      const profiler = config.telemetry.enableProfiling ? createProfiler() : undefined;
+      const server = http.createServer(createTelemetryApp(registry, readiness, profiler).callback());
       urls.telemetry = await listen(server, telemetryAddress);
       closers.unshift(() => closeServer(server));
-      logger.info({ url: urls.telemetry }, 'telemetry listening');
+      logger.info({ url: urls.telemetry, profiling: Boolean(profiler) }, 'telemetry listening');
     }
   } catch (error) {
     for (const close of closers) await close().catch(() => undefined);
@@ -148,8 +169,11 @@ async function runReadinessChecks(checks: ReadinessChecks): Promise<{ ready: boo
   return { ready: outcomes.every((outcome) => outcome.status === 'fulfilled'), results };
 }
 
-/** /metrics, /healthz, /healthz/live, /healthz/ready (every readiness check passes). */
-export function createTelemetryApp(registry: Registry, readiness: ReadinessChecks): Koa {
+/**
+ * /metrics, /healthz, /healthz/live, /healthz/ready (every readiness check passes); with a profiler
+ * (telemetry.enableProfiling), /debug/profile/cpu?seconds=N and /debug/profile/heap.
+ */
+export function createTelemetryApp(registry: Registry, readiness: ReadinessChecks, profiler?: Profiler): Koa {
   const app = new Koa();
   app.silent = true;
   app.use(async (ctx) => {
@@ -173,12 +197,48 @@ export function createTelemetryApp(registry: Registry, readiness: ReadinessCheck
         ctx.body = { status: ready ? 'ready' : 'not ready', checks: results };
         return;
       }
+      case '/debug/profile/cpu':
+      case '/debug/profile/heap':
+        // GET only: a HEAD would take the whole profile to answer nothing.
+        if (profiler && ctx.method === 'GET') await serveProfile(ctx, profiler);
+        else if (profiler) ctx.status = 405;
+        else notFound(ctx);
+        return;
       default:
-        ctx.status = 404;
-        ctx.body = { error: 'not_found' };
+        notFound(ctx);
     }
   });
   return app;
+}
+
+function notFound(ctx: Koa.Context): void {
+  ctx.status = 404;
+  ctx.body = { error: 'not_found' };
+}
+
+async function serveProfile(ctx: Koa.Context, profiler: Profiler): Promise<void> {
+  try {
+    if (ctx.path === '/debug/profile/heap') {
+      ctx.type = 'application/json';
+      ctx.attachment(`idgate-${Date.now()}.heapsnapshot`);
+      ctx.body = profiler.heap();
+      return;
+    }
+    const seconds = profileSeconds(typeof ctx.query.seconds === 'string' ? ctx.query.seconds : undefined);
+    if (seconds === undefined) {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request', error_description: `seconds must be a whole number from 1 to ${MAX_CPU_PROFILE_SECONDS}` };
+      return;
+    }
+    const profile = await profiler.cpu(seconds);
+    ctx.type = 'application/json';
+    ctx.attachment(`idgate-${Date.now()}.cpuprofile`);
+    ctx.body = profile;
+  } catch (error) {
+    if (!(error instanceof ProfilerBusyError)) throw error;
+    ctx.status = 409;
+    ctx.body = { error: 'busy', error_description: error.message };
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { duration } from '../config/duration.js';
+import { parseBlock } from './policy/ip-match.js';
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
@@ -70,7 +71,9 @@ export const filterConfigSchema = z.strictObject({
     })
     .prefault({}),
   /** HTTP modes: the addresses of the proxy itself (nginx, Traefik, Envoy); only their forwarding headers are believed. CIDRs or IPs. */
-  trustedProxies: z.array(z.string()).default(['127.0.0.1/32', '::1/128']),
+  trustedProxies: z
+    .array(z.string().refine((entry) => parseBlock(entry) !== undefined, { message: 'not an IP address or CIDR block (e.g. 10.0.0.0/8)' }))
+    .default(['127.0.0.1/32', '::1/128']),
   /**
    * Istio's numTrustedProxies (Envoy xff_num_trusted_hops): how many proxies in front of the ingress
    * append to X-Forwarded-For. remote.ip is the entry this many places left of the right-most one.

@@ -4,13 +4,13 @@
  * `Config` and never re-parses anything.
  */
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document } from 'yaml';
+import { LineCounter, parseDocument, isAlias, isMap, isPair, isScalar, isSeq, visit, type Document, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { connectorFactory, connectorTypes } from '../connector.js';
 import '../../connectors/index.js';
 import { ConfigError, formatPath, type ConfigProblem } from './errors.js';
 import { configSchema, type ParsedConfig } from './schema.js';
-import { parseDuration } from './duration.js';
+import { durationRangeProblem, parseDuration } from './duration.js';
 import { knownKeysAt, suggest } from './suggest.js';
 
 export interface StaticClientConfig {
@@ -77,12 +77,15 @@ export function parseConfig(text: string, source = 'config', env: Env = process.
   const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   const lineOf = locator(document, lines);
   if (document.errors.length > 0) {
-    throw new ConfigError(
-      source,
-      document.errors.map((error) => ({ path: '', message: `YAML: ${error.message.split('\n')[0]}`, line: error.linePos?.[0]?.line })),
-    );
+    throw new ConfigError(source, document.errors.map((error) => yamlProblem(document, lines, error)));
   }
-  const raw: unknown = document.toJS();
+  let raw: unknown;
+  try {
+    raw = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new ConfigError(source, [{ path: '', message: `YAML: ${aliasMessage(error)}`, line: firstAliasLine(document, lines) }]);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(source, [{ path: '', message: 'the file must be a YAML mapping (issuer, storage, web, ...)' }]);
   }
@@ -144,15 +147,19 @@ export function parseConfig(text: string, source = 'config', env: Env = process.
   });
 
   const rotationText = parsed.data.signer.config.keysRotationPeriod ?? parsed.data.expiry.signingKeys ?? '6h';
-  const keysRotationPeriod = parseDuration(rotationText);
-  if (keysRotationPeriod === undefined) {
-    const path = parsed.data.signer.config.keysRotationPeriod ? 'signer.config.keysRotationPeriod' : 'expiry.signingKeys';
-    problems.push({ path, message: `"${rotationText}" is not a duration (use e.g. "6h")` });
+  const rotationParsed = parseDuration(rotationText);
+  const rotationProblem = rotationParsed === undefined
+    ? `"${rotationText}" is not a duration (use e.g. "6h")`
+    : durationRangeProblem(rotationText, rotationParsed, true);
+  const keysRotationPeriod = rotationProblem ? undefined : rotationParsed;
+  if (rotationProblem) {
+    const path = parsed.data.signer.config.keysRotationPeriod ? ['signer', 'config', 'keysRotationPeriod'] : ['expiry', 'signingKeys'];
+    problems.push({ path: formatPath(path), message: rotationProblem, line: lineOf(path) });
   }
   if (parsed.data.oauth2.passwordConnector) {
     const name = parsed.data.oauth2.passwordConnector;
     if (name !== 'local' && !connectors.some((c) => c.id === name)) {
-      problems.push({ path: 'oauth2.passwordConnector', message: `no connector with id "${name}"` });
+      problems.push({ path: 'oauth2.passwordConnector', message: `no connector with id "${name}"`, line: lineOf(['oauth2', 'passwordConnector']) });
     }
   }
 
@@ -165,6 +172,56 @@ export function parseConfig(text: string, source = 'config', env: Env = process.
     keysRotationPeriod: keysRotationPeriod ?? 6 * 3_600_000,
     source,
   };
+}
+
+/** Enough for any real config's anchors; a "billion laughs" file needs far more. */
+const MAX_ALIAS_COUNT = 100;
+
+/** A YAML syntax error with its line, naming the key for a duplicate (`web.http: YAML: ...`). */
+function yamlProblem(document: Document, lines: LineCounter, error: YAMLError): ConfigProblem {
+  const line = lines.linePos(error.pos[0]).line;
+  const message = `YAML: ${error.message.split('\n')[0]}`;
+  if (error.code !== 'DUPLICATE_KEY') return { path: '', message, line };
+  return { path: pathOfKeyAt(document, error.pos[0]) ?? '', message: 'YAML: duplicate key (a key may appear only once in a mapping)', line };
+}
+
+/** The config path of the mapping key that starts at `offset`. */
+function pathOfKeyAt(document: Document, offset: number): string | undefined {
+  let found: string | undefined;
+  visit(document, {
+    Pair(_, pair, ancestors) {
+      const range = (pair.key as { range?: [number, number, number] } | null)?.range;
+      if (!range || range[0] !== offset || !isScalar(pair.key)) return undefined;
+      const path: PropertyKey[] = [];
+      ancestors.forEach((node, index) => {
+        if (isPair(node) && isScalar(node.key)) path.push(String(node.key.value));
+        const next = ancestors[index + 1];
+        if (isSeq(node) && next) path.push(node.items.indexOf(next as never));
+      });
+      const last = ancestors[ancestors.length - 1];
+      if (isSeq(last)) path.push(last.items.indexOf(pair as never));
+      found = formatPath([...path, String(pair.key.value)]);
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+function aliasMessage(error: ReferenceError): string {
+  return /alias count/i.test(error.message)
+    ? `more than ${MAX_ALIAS_COUNT} aliases are expanded (an alias bomb?); write the values out instead`
+    : error.message;
+}
+
+function firstAliasLine(document: Document, lines: LineCounter): number | undefined {
+  let line: number | undefined;
+  visit(document, {
+    Alias(_, node) {
+      if (isAlias(node) && node.range) line = lines.linePos(node.range[0]).line;
+      return visit.BREAK;
+    },
+  });
+  return line;
 }
 
 function readEnv(env: Env, name: string | undefined, path: string, problems: ConfigProblem[]): string | undefined {

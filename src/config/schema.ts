@@ -5,21 +5,43 @@
  */
 import { z } from 'zod';
 import { filterConfigSchema } from '../authz/config.js';
-import { duration } from './duration.js';
+import { parseBlock } from '../authz/policy/ip-match.js';
+import { duration, optionalDuration } from './duration.js';
 
 const absoluteURL = z.string().refine((value) => URL.canParse(value), { message: 'not an absolute URL' });
+const LISTEN_ADDRESS = /^(\[[0-9a-fA-F:]+\]|[^:\s]*):(\d{1,5})$/;
 const listenAddress = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, { message: 'not a listen address (use host:port, e.g. 127.0.0.1:5556)' });
+  .regex(LISTEN_ADDRESS, { message: 'not a listen address (use host:port, e.g. 127.0.0.1:5556)' })
+  // Only an address of the right shape has a port to check; the regex reports the others.
+  .refine((value) => Number(LISTEN_ADDRESS.exec(value)?.[2] ?? 0) <= 65535, { message: 'port out of range (0-65535)' });
+
+/** Dex's web.tlsMinVersion / tlsMaxVersion values, as Node's tls names them. */
+export const TLS_VERSIONS = { '1.2': 'TLSv1.2', '1.3': 'TLSv1.3' } as const;
+const tlsVersion = z.enum(['1.2', '1.3']);
+
+/** Dex's web.headers: a fixed set of response headers (cmd/dex/config.go Headers), each optional. */
+const webHeadersSchema = z.strictObject({
+  'Content-Security-Policy': z.string().optional(),
+  'X-Frame-Options': z.string().optional(),
+  'X-Content-Type-Options': z.string().optional(),
+  'X-XSS-Protection': z.string().optional(),
+  'Strict-Transport-Security': z.string().optional(),
+});
+
+/** Our own: how often expired records are deleted (default 5m, Dex's fixed interval); the first run is shortly after start. */
+const gcInterval = optionalDuration({ positive: true });
 
 const storageSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('memory'), config: z.strictObject({}).optional() }),
+  z.strictObject({ type: z.literal('memory'), config: z.strictObject({}).optional(), gcInterval }),
   z.strictObject({
     type: z.literal('sqlite3'),
+    gcInterval,
     config: z.strictObject({ file: z.string().min(1, { message: 'must name a file' }) }),
   }),
   z.strictObject({
     type: z.literal('postgres'),
+    gcInterval,
     config: z.strictObject({
       /** A libpq connection string; the separate keys below override its parts. */
       connectionString: z.string().optional(),
@@ -49,14 +71,23 @@ const storageSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** Refuses a Dex frontend key whose Go templates idgate cannot render (the pages are built in). */
+const dexTemplatesOnly = (key: string) =>
+  z
+    .unknown()
+    .refine((value) => value === undefined, {
+      message: `is not supported: idgate's login pages are built in and cannot use Dex's Go templates (${key}); theme them with theme, logoURL and extraCSS (docs/login.md#theming)`,
+    })
+    .optional();
+
 const frontendSchema = z.strictObject({
-  dir: z.string().optional(),
+  dir: dexTemplatesOnly('frontend.dir'),
   logoURL: z.string().optional(),
   issuer: z.string().optional(),
   theme: z.enum(['light', 'dark', 'auto']).default('auto'),
   /** Extra CSS appended to the login pages' stylesheet. */
   extraCSS: z.string().optional(),
-  extra: z.record(z.string(), z.string()).optional(),
+  extra: dexTemplatesOnly('frontend.extra, the template variables'),
 });
 
 const webSchema = z.strictObject({
@@ -64,13 +95,18 @@ const webSchema = z.strictObject({
   https: listenAddress.optional(),
   tlsCert: z.string().optional(),
   tlsKey: z.string().optional(),
-  tlsMinVersion: z.string().optional(),
-  tlsMaxVersion: z.string().optional(),
+  tlsMinVersion: tlsVersion.optional(),
+  tlsMaxVersion: tlsVersion.optional(),
   allowedOrigins: z.array(z.string()).default([]),
   allowedHeaders: z.array(z.string()).default([]),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: webHeadersSchema.optional(),
   clientRemoteIP: z
-    .strictObject({ header: z.string().optional(), trustedProxies: z.array(z.string()).default([]) })
+    .strictObject({
+      header: z.string().optional(),
+      trustedProxies: z
+        .array(z.string().refine((entry) => parseBlock(entry) !== undefined, { message: 'not an IP address or CIDR block (e.g. 10.0.0.0/8)' }))
+        .default([]),
+    })
     .optional(),
   frontend: frontendSchema.optional(),
 });
@@ -78,20 +114,20 @@ const webSchema = z.strictObject({
 const refreshTokensSchema = z.strictObject({
   disableRotation: z.boolean().default(false),
   reuseInterval: duration('3s'),
-  validIfNotUsedFor: duration('2160h'),
-  absoluteLifetime: duration('3960h'),
+  validIfNotUsedFor: duration('2160h', { positive: true }),
+  absoluteLifetime: duration('3960h', { positive: true }),
 });
 
 const expirySchema = z.strictObject({
-  idTokens: duration('24h'),
+  idTokens: duration('24h', { positive: true }),
   /** Our own: the JWT access token's lifetime (Dex uses idTokens for both). */
-  accessTokens: duration('1h'),
+  accessTokens: duration('1h', { positive: true }),
   /** Deprecated in Dex in favour of signer.config.keysRotationPeriod; still honoured. */
   signingKeys: z.string().optional(),
-  authRequests: duration('24h'),
+  authRequests: duration('24h', { positive: true }),
   /** Our own: authorization code lifetime (Dex hard-codes 30m; 1m is the RFC 6749 recommendation). */
-  authCodes: duration('1m'),
-  deviceRequests: duration('5m'),
+  authCodes: duration('1m', { positive: true }),
+  deviceRequests: duration('5m', { positive: true }),
   refreshTokens: refreshTokensSchema.prefault({}),
 });
 
@@ -172,13 +208,19 @@ const loggerSchema = z.strictObject({
   excludeFields: z.array(z.string()).optional(),
 });
 
+/** The issuer's audit stream (idgate's own key; the filter's is filter.audit): stdout, a file, or both. */
+const auditSchema = z.strictObject({
+  stdout: z.boolean().default(true),
+  file: z.string().min(1).optional(),
+});
+
 const loginSchema = z.strictObject({
   /** Failed password attempts allowed per user (and per client IP) in `window` before a wait is imposed. */
   throttle: z
     .strictObject({
       maxFailures: z.number().int().positive().default(5),
-      window: duration('15m'),
-      lockout: duration('5m'),
+      window: duration('15m', { positive: true }),
+      lockout: duration('5m', { positive: true }),
     })
     .prefault({}),
 });
@@ -201,12 +243,17 @@ export const configSchema = z
     staticPasswords: z.array(staticPasswordSchema).default([]),
     connectors: z.array(connectorSchema).default([]),
     logger: loggerSchema.prefault({}),
+    audit: auditSchema.prefault({}),
     login: loginSchema.prefault({}),
     filter: filterConfigSchema.optional(),
   })
   .superRefine((config, ctx) => {
     if (!config.web.http && !config.web.https && !config.filter) {
       ctx.addIssue({ code: 'custom', path: ['web'], message: 'set web.http or web.https (or a filter section) so idgate has something to serve' });
+    }
+    const { tlsMinVersion, tlsMaxVersion } = config.web;
+    if (tlsMinVersion && tlsMaxVersion && tlsMinVersion > tlsMaxVersion) {
+      ctx.addIssue({ code: 'custom', path: ['web', 'tlsMaxVersion'], message: `is lower than tlsMinVersion (${tlsMinVersion})` });
     }
     if (config.web.https && (!config.web.tlsCert || !config.web.tlsKey)) {
       ctx.addIssue({ code: 'custom', path: ['web', 'https'], message: 'needs web.tlsCert and web.tlsKey' });

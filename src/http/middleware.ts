@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { OAuthError } from '../oidc/errors.js';
 import { StorageUnavailableError } from '../storage/storage.js';
 import type { IssuerMetrics } from '../telemetry/metrics.js';
-import { BodyError } from './form.js';
+import { BodyError, ClientAbortError } from './form.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -33,6 +33,25 @@ export function securityHeaders() {
   };
 }
 
+/**
+ * web.headers (Dex's key): the operator's response headers on every issuer response. Set again after
+ * the handler so they win over a page's own (the login pages' CSP), as the operator asked.
+ */
+export function configuredHeaders(headers: Record<string, string | undefined> = {}) {
+  const entries = Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  return async function setConfiguredHeaders(ctx: Context, next: Next): Promise<void> {
+    const apply = () => {
+      if (!ctx.headerSent) for (const [name, value] of entries) ctx.set(name, value);
+    };
+    apply();
+    try {
+      await next();
+    } finally {
+      apply();
+    }
+  };
+}
+
 export function observeRequests(metrics: IssuerMetrics) {
   return async function recordRequest(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
@@ -40,11 +59,16 @@ export function observeRequests(metrics: IssuerMetrics) {
       await next();
     } finally {
       const route = (ctx.state.route as string | undefined) ?? (ctx.status === 404 ? 'unmatched' : ctx.path);
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.httpRequests.inc({ route, method: ctx.method, status: String(ctx.status) });
-      metrics.httpDuration.observe({ route, method: ctx.method }, seconds);
-      const log = ctx.state.log as Logger | undefined;
-      log?.debug({ method: ctx.method, route, status: ctx.status, ms: Math.round(seconds * 1e6) / 1e3 }, 'request');
+      if (ctx.state.clientAborted === true) {
+        // No answer was given, so no status to count: aborts are counted apart.
+        metrics.httpClientAborts.inc({ route, method: ctx.method });
+      } else {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        metrics.httpRequests.inc({ route, method: ctx.method, status: String(ctx.status) });
+        metrics.httpDuration.observe({ route, method: ctx.method }, seconds);
+        const log = ctx.state.log as Logger | undefined;
+        log?.debug({ method: ctx.method, route, status: ctx.status, ms: Math.round(seconds * 1e6) / 1e3 }, 'request');
+      }
     }
   };
 }
@@ -87,6 +111,8 @@ export function catchErrors() {
       if (error instanceof OAuthError) {
         if (error.wwwAuthenticate) ctx.set('WWW-Authenticate', error.wwwAuthenticate);
         writeError(ctx, error.status, error.code, error.description);
+      } else if (error instanceof ClientAbortError) {
+        // Logged where it was seen (readForm); nobody is left to answer.
       } else if (error instanceof BodyError) {
         writeError(ctx, error.status, 'invalid_request', error.message);
       } else if (error instanceof StorageUnavailableError) {

@@ -37,17 +37,21 @@ export async function openStorage(config: StorageConfig, options: OpenStorageOpt
 }
 
 export interface GarbageCollectionOptions {
-  /** Between runs; Dex's 5 minutes by default. */
+  /** Between runs; Dex's 5 minutes by default (storage.gcInterval). */
   intervalMs?: number;
+  /** Before the first run, so a restart does not leave expired records for a whole interval; 5 s by default. */
+  firstRunMs?: number;
   now?: () => EpochMs;
   logger?: Logger;
 }
 
 export const DEFAULT_GC_INTERVAL_MS = 5 * 60_000;
+export const DEFAULT_GC_FIRST_RUN_MS = 5_000;
 
 /**
- * Deletes expired records every `intervalMs` on a timer that does not keep the process alive. A run that
- * fails is logged and the next one tried; a run never overlaps the previous one. Returns `stop`.
+ * Deletes expired records shortly after start (`firstRunMs`), then every `intervalMs`, on timers that do
+ * not keep the process alive. A run that fails is logged and the next one tried; a run never overlaps
+ * the previous one. Returns `stop`.
  */
 export function startGarbageCollection(storage: Storage, options: GarbageCollectionOptions = {}): () => void {
   const now = options.now ?? Date.now;
@@ -68,7 +72,15 @@ export function startGarbageCollection(storage: Storage, options: GarbageCollect
     }
   };
 
-  const timer = setInterval(() => void collect(), options.intervalMs ?? DEFAULT_GC_INTERVAL_MS);
+  const intervalMs = options.intervalMs ?? DEFAULT_GC_INTERVAL_MS;
+  const firstRunMs = options.firstRunMs ?? DEFAULT_GC_FIRST_RUN_MS;
+  // An interval no longer than the first delay runs soon enough on its own.
+  const first = firstRunMs < intervalMs ? setTimeout(() => void collect(), firstRunMs) : undefined;
+  first?.unref();
+  const timer = setInterval(() => void collect(), intervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
 }

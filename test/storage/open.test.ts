@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { manualClock } from '../../src/clock.js';
-import { DEFAULT_GC_INTERVAL_MS, openStorage, startGarbageCollection } from '../../src/storage/open.js';
+import { DEFAULT_GC_FIRST_RUN_MS, DEFAULT_GC_INTERVAL_MS, openStorage, startGarbageCollection } from '../../src/storage/open.js';
 import { createStorage } from '../../src/storage/records.js';
 import { createMemoryBackend } from '../../src/storage/memory.js';
 import type { Logger } from '../../src/telemetry/logger.js';
@@ -56,7 +56,7 @@ describe('startGarbageCollection', () => {
     vi.useRealTimers();
   });
 
-  it('deletes expired records every interval (5 minutes by default) and logs the counts', async () => {
+  it('deletes expired records soon after start (5 s), then every interval (5 minutes by default), and logs the counts', async () => {
     const clock = manualClock();
     const storage = createStorage(createMemoryBackend(), { now: clock });
     await storage.authCodes.create(authCode('old', clock()));
@@ -64,13 +64,20 @@ describe('startGarbageCollection', () => {
     const stop = startGarbageCollection(storage, { now: clock, logger });
 
     clock.advance(HOUR);
-    await vi.advanceTimersByTimeAsync(DEFAULT_GC_INTERVAL_MS - 1);
+    await vi.advanceTimersByTimeAsync(DEFAULT_GC_FIRST_RUN_MS - 1);
     expect(lines).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
     expect(lines).toEqual([expect.objectContaining({ level: 'info', fields: { deleted: expect.objectContaining({ authCodes: 1, clients: 0 }) } })]);
+    await storage.authCodes.create(authCode('later', clock() - HOUR));
+    await vi.advanceTimersByTimeAsync(DEFAULT_GC_INTERVAL_MS - DEFAULT_GC_FIRST_RUN_MS - 1);
+    expect(lines).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    lines.shift();
+    expect(lines).toEqual([expect.objectContaining({ level: 'info', fields: { deleted: expect.objectContaining({ authCodes: 1, clients: 0 }) } })]);
 
-    clock.set(clock() - HOUR); // the code would be visible again had gc not deleted it
+    clock.set(clock() - HOUR); // the codes would be visible again had gc not deleted them
     expect(await storage.authCodes.get('old')).toBeUndefined();
+    expect(await storage.authCodes.get('later')).toBeUndefined();
     stop();
   });
 

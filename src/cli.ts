@@ -13,6 +13,7 @@ import { loadConfigFile, type Config } from './config/load.js';
 import { preflightConfig } from './config/preflight.js';
 import { startServer } from './server.js';
 import { createLogger } from './telemetry/logger.js';
+import { startTracing } from './telemetry/tracing.js';
 
 const USAGE = `Usage: idgate <command> [options]
 
@@ -108,8 +109,12 @@ async function serve(args: string[], io: Io): Promise<number> {
   const config = await loadConfigFile(file);
   // A connector that cannot open is left out at start (Dex's default) and reported by readiness.
   await refuseUnopenable(config, { connectors: false });
-  const logger = createLogger({ level: config.logger.level, format: config.logger.format, excludeFields: config.logger.excludeFields });
-  const server = await startServer(config, { logger });
+  const tracing = config.telemetry.tracing ? startTracing(config.telemetry.tracing) : undefined;
+  const logger = createLogger({
+    level: config.logger.level, format: config.logger.format, excludeFields: config.logger.excludeFields,
+    ...(tracing ? { traceId: () => tracing.traceId() } : {}),
+  });
+  const server = await startServer(config, { logger, ...(tracing ? { tracing } : {}) });
   io.stdout(`idgate ${version()} serving ${config.issuer}${server.urls.telemetry ? ` (telemetry ${server.urls.telemetry})` : ''}\n`);
   // SIGHUP reloads (the filter's policies); the outcome is logged and counted by the reload itself.
   const reload = () => void server.reload('signal');
@@ -120,7 +125,7 @@ async function serve(args: string[], io: Io): Promise<number> {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       process.off('SIGHUP', reload);
-      void server.close().then(resolve);
+      void server.close().then(() => tracing?.shutdown()).then(resolve);
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { Tracing } from './telemetry/tracing.js';
 
 /** The downstream scopes a connector may care about. */
 export interface Scopes {
@@ -94,6 +95,8 @@ export interface ConnectorContext {
   logger: Logger;
   store: ConnectorStore;
   now: () => number;
+  /** With tracing on (telemetry.tracing): for spans around calls to the upstream. */
+  tracing?: Tracing;
 }
 
 /** Why a login failed, in words a person can read; `code` is stable for tests and audit. */

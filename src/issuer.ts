@@ -8,7 +8,7 @@ import Router from '@koa/router';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
-import { catchErrors, configuredHeaders, observeRequests, requestContext, securityHeaders } from './http/middleware.js';
+import { catchErrors, configuredHeaders, observeRequests, requestContext, securityHeaders, traceRequests } from './http/middleware.js';
 import { createSigner } from './keys/signer.js';
 import { openConnectors } from './login/connectors.js';
 import { clientIPReader } from './login/client-ip.js';
@@ -18,10 +18,12 @@ import { mountRevocationRoutes } from './oidc/revoke-endpoint.js';
 import { mountTokenRoutes } from './oidc/routes.js';
 import { openStorage } from './storage/open.js';
 import { withStatic } from './storage/static.js';
+import { traceStorage } from './storage/traced.js';
 import { hashSecret } from './storage/secrets.js';
 import type { Client, Password, Storage } from './storage/storage.js';
 import { auditRequests, openAuditStream, type AuditLog, type AuditStream } from './telemetry/audit.js';
 import { createIssuerMetrics, type IssuerMetrics } from './telemetry/metrics.js';
+import type { Tracing } from './telemetry/tracing.js';
 
 export interface IssuerOptions {
   logger: Logger;
@@ -31,6 +33,8 @@ export interface IssuerOptions {
   now?: Clock;
   /** Use this storage instead of opening config.storage (tests); the caller closes it. */
   storage?: Storage;
+  /** Traces (telemetry.tracing): a span per request, connector call and storage operation. */
+  tracing?: Tracing;
 }
 
 export interface Issuer {
@@ -73,7 +77,8 @@ export function staticPasswords(config: Config): Password[] {
 export async function buildIssuer(config: Config, options: IssuerOptions): Promise<Issuer> {
   const now = options.now ?? systemClock;
   const logger = options.logger;
-  const baseStorage = options.storage ?? (await openStorage(config.storage, { now, logger }));
+  const openedStorage = options.storage ?? (await openStorage(config.storage, { now, logger }));
+  const baseStorage = options.tracing ? traceStorage(openedStorage, options.tracing, config.storage.type) : openedStorage;
   const storage = withStatic(baseStorage, {
     clients: staticClients(config),
     passwords: config.enablePasswordDB ? staticPasswords(config) : [],
@@ -87,7 +92,7 @@ export async function buildIssuer(config: Config, options: IssuerOptions): Promi
     logger: logger.child({ component: 'keys' }),
   });
   const issuer = issuerUrl(config);
-  const connectors = await openConnectors(config, { storage, logger, now, issuer });
+  const connectors = await openConnectors(config, { storage, logger, now, issuer, ...(options.tracing ? { tracing: options.tracing } : {}) });
   // A stream of our own (config.audit) is ours to end on close; one handed in is the caller's.
   let ownStream: AuditStream | undefined;
   const audit = options.audit ?? (ownStream = openAuditStream(config.audit, now));
@@ -103,7 +108,7 @@ export async function buildIssuer(config: Config, options: IssuerOptions): Promi
     metrics: options.metrics ?? createIssuerMetrics(),
     now,
   };
-  const app = createIssuerApp(context);
+  const app = createIssuerApp(context, options.tracing);
   return {
     context,
     app,
@@ -118,9 +123,10 @@ export async function buildIssuer(config: Config, options: IssuerOptions): Promi
   };
 }
 
-export function createIssuerApp(context: IssuerContext): Koa {
+export function createIssuerApp(context: IssuerContext, tracing?: Tracing): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true;
+  if (tracing) app.use(traceRequests(tracing));
   app.use(requestContext(context.logger));
   app.use(auditRequests(context.audit, clientIPReader(context.config)));
   app.use(observeRequests(context.metrics));

@@ -19,6 +19,7 @@ import { startGarbageCollection } from './storage/open.js';
 import { TLS_VERSIONS } from './config/schema.js';
 import { createIssuerMetrics } from './telemetry/metrics.js';
 import { createProfiler, profileSeconds, MAX_CPU_PROFILE_SECONDS, ProfilerBusyError, type Profiler } from './telemetry/profiling.js';
+import { startTracing, type Tracing } from './telemetry/tracing.js';
 
 export interface RunningServer {
   /** Base URLs of what is listening, e.g. { web: 'http://127.0.0.1:5556' }. */
@@ -39,6 +40,11 @@ export interface ServerOptions {
   listen?: { web?: string; telemetry?: string };
   /** Delay before the first storage gc run (tests). */
   gcFirstRunMs?: number;
+  /**
+   * The tracing config.telemetry.tracing asks for, started by the caller (so its logger names trace
+   * ids) and shut down by it. Without it, startServer starts (and on close shuts down) its own.
+   */
+  tracing?: Tracing;
 }
 
 export async function startServer(config: Config, options: ServerOptions): Promise<RunningServer> {
@@ -51,11 +57,14 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   let issuer: Issuer | undefined;
   let filter: RunningFilter | undefined;
   const readiness: ReadinessChecks = {};
+  const ownTracing = options.tracing === undefined && config.telemetry.tracing ? startTracing(config.telemetry.tracing) : undefined;
+  const tracing = options.tracing ?? ownTracing;
+  if (ownTracing) closers.push(() => ownTracing.shutdown());
 
   try {
     const webAddress = options.listen?.web ?? config.web.http;
     if (webAddress || config.web.https) {
-      issuer = await buildIssuer(config, { logger, now, metrics: createIssuerMetrics(registry) });
+      issuer = await buildIssuer(config, { logger, now, metrics: createIssuerMetrics(registry), ...(tracing ? { tracing } : {}) });
       const storage = issuer.context.storage;
       readiness.storage = () => storage.ping();
       const opened = issuer.context.connectors;
@@ -113,6 +122,7 @@ export async function startServer(config: Config, options: ServerOptions): Promi
         issuer: issuer ? issuer.context.issuer : undefined,
         now,
         ...(revocations ? { revocations: revocations.list } : {}),
+        ...(tracing ? { tracing } : {}),
       });
       const started = filter;
       closers.unshift(() => started.close());

@@ -52,7 +52,7 @@ export class OIDCConnector implements CallbackConnector, RefreshConnector {
     private readonly config: OIDCConfig,
     private readonly context: ConnectorContext,
   ) {
-    this.upstream = new Upstream(config);
+    this.upstream = new Upstream(config, context.tracing);
     this.scopes = ['openid', ...(config.scopes ?? ['profile', 'email']).filter((scope) => scope !== 'openid')];
   }
 

@@ -8,6 +8,8 @@ import * as client from 'openid-client';
 import { ConnectorError } from '../../src/connector.js';
 import type { OIDCConfig } from './config.js';
 import { fetchTrusting, readRootCAs } from './tls-fetch.js';
+import { tracedFetch } from './traced-fetch.js';
+import type { Tracing } from '../../src/telemetry/tracing.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -15,7 +17,10 @@ export class Upstream {
   private pending: Promise<client.Configuration> | undefined;
   private readonly trusted: string[];
 
-  constructor(private readonly config: OIDCConfig) {
+  constructor(
+    private readonly config: OIDCConfig,
+    private readonly tracing?: Tracing,
+  ) {
     this.trusted = readRootCAs(config.rootCAs);
   }
 
@@ -32,7 +37,9 @@ export class Upstream {
     const options: client.DiscoveryRequestOptions = { timeout: this.config.upstreamTimeout / 1000 };
     // Plain http is tolerated only for an upstream on this machine (tests, local development).
     if (LOOPBACK.has(new URL(this.config.issuer).hostname)) options.execute = [client.allowInsecureRequests];
-    if (this.trusted.length > 0) options[client.customFetch] = fetchTrusting(this.trusted);
+    const trusting = this.trusted.length > 0 ? fetchTrusting(this.trusted) : undefined;
+    if (this.tracing) options[client.customFetch] = tracedFetch(this.tracing, trusting);
+    else if (trusting) options[client.customFetch] = trusting;
     return options;
   }
 

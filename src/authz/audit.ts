@@ -35,6 +35,8 @@ export interface AuditLine {
   sourceIp?: string;
   audit?: string[];
   shadow?: CheckResult['shadow'];
+  /** The decision's trace, only when tracing is on (telemetry.tracing). */
+  traceId?: string;
 }
 
 /** stdout (fd 1) or a file, buffered and written asynchronously. */
@@ -77,7 +79,7 @@ export function auditPath(target: string): string {
  * string goes through JSON.stringify (requestId, host and path are the client's), so the line is
  * always valid JSON. Cheaper than stringifying an object on every decision.
  */
-export function auditJson(input: CheckInput, result: CheckResult, latencyUs: number, now: number): string {
+export function auditJson(input: CheckInput, result: CheckResult, latencyUs: number, now: number, traceId?: string): string {
   let line = `{"time":"${isoTime(now)}","type":"authz","requestId":${q(input.requestId)},"decision":"${result.decision}","status":${result.status},"reason":${q(result.reason)},"method":${q(input.method)},"host":${q(input.host)},"path":${q(auditPath(result.path ?? input.path))},"transport":"${input.transport}","latencyUs":${Math.round(latencyUs)}`;
   if (result.namespace !== undefined) line += `,"namespace":${q(result.namespace)}`;
   if (input.contextExtensions?.labels !== undefined) line += `,"labels":${q(input.contextExtensions.labels)}`;
@@ -89,5 +91,6 @@ export function auditJson(input: CheckInput, result: CheckResult, latencyUs: num
   if (input.sourceIp !== undefined) line += `,"sourceIp":${q(input.sourceIp)}`;
   if (result.audit) line += `,"audit":${q(result.audit)}`;
   if (result.shadow) line += `,"shadow":${q(result.shadow)}`;
+  if (traceId !== undefined) line += `,"traceId":"${traceId}"`;
   return `${line}}`;
 }

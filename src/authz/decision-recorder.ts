@@ -18,8 +18,8 @@ export class DecisionRecorder {
     private readonly now: () => number,
   ) {}
 
-  /** `startedAt` is process.hrtime.bigint() when the request was received. */
-  record(input: CheckInput, result: CheckResult, startedAt: bigint): void {
+  /** `startedAt` is process.hrtime.bigint() when the request was received; `traceId` only with tracing on. */
+  record(input: CheckInput, result: CheckResult, startedAt: bigint, traceId?: string): void {
     const latencyUs = Number(process.hrtime.bigint() - startedAt) / 1000;
     this.counter(result.policy ?? '', result.reason, result.decision).inc();
     let histogram = this.histograms.get(input.transport);
@@ -28,7 +28,7 @@ export class DecisionRecorder {
       this.histograms.set(input.transport, histogram);
     }
     histogram.observe(latencyUs / 1e6);
-    if (this.sink) this.sink.write(`${auditJson(input, result, latencyUs, this.now())}\n`);
+    if (this.sink) this.sink.write(`${auditJson(input, result, latencyUs, this.now(), traceId)}\n`);
   }
 
   private counter(policy: string, reason: string, decision: CheckResult['decision']): Counter.Internal {

@@ -13,6 +13,7 @@ import { DecisionEngine } from './decide.js';
 import { DecisionRecorder } from './decision-recorder.js';
 import { FilterError } from './errors.js';
 import { Authenticator } from './jwt/authenticate.js';
+import { decisionTracer } from './decision-span.js';
 import { createFilterMetrics } from './metrics.js';
 import { compileIpMatcher } from './policy/ip-match.js';
 import { PolicyStore, type PolicyReload, type ReloadTrigger } from './policy-store.js';
@@ -21,6 +22,7 @@ import type { RevocationCheck } from './revocations.js';
 import type { CheckHandler } from './transport/answer-check.js';
 import { startGrpcServer } from './transport/grpc-server.js';
 import { startHttpServer } from './transport/http-server.js';
+import type { Tracing } from '../telemetry/tracing.js';
 
 export type { FilterConfig } from './config.js';
 export type { CheckInput, CheckResult } from './check-input.js';
@@ -39,6 +41,8 @@ export interface StartFilterOptions {
   auditSink?: AuditSink;
   /** Revoked sessions (sid) and tokens (jti): the deny-list fed by the storage's revocation feed. */
   revocations?: RevocationCheck;
+  /** Traces (telemetry.tracing): a span per decision, its trace id in the audit line. */
+  tracing?: Tracing;
 }
 
 export interface RunningFilter {
@@ -83,13 +87,21 @@ export async function startFilter(options: StartFilterOptions): Promise<RunningF
   const recorder = new DecisionRecorder(metrics, sink, now);
   const handler: CheckHandler = {
     check: (input: CheckInput) => engine.check(input),
-    record: recorder.record.bind(recorder),
+    record: (input, result, startedAt) => recorder.record(input, result, startedAt),
     failed: (transport, stage, error, requestId) => {
       metrics.internalErrors.inc({ transport, stage });
       // errorCode, not err.code: the logger redacts every `code` field (authorization codes).
       logger.error({ err: { message: (error as Error)?.message ?? String(error) }, errorCode: (error as NodeJS.ErrnoException)?.code, transport, stage, requestId }, 'filter internal error; the request was denied');
     },
   };
+  if (options.tracing) {
+    // Only with tracing on: without it, the transports see no tracer and do no tracing work at all.
+    handler.tracer = decisionTracer(options.tracing);
+    handler.record = (input, result, startedAt, trace) => {
+      trace?.end(result);
+      recorder.record(input, result, startedAt, trace?.traceId);
+    };
+  }
 
   const reload = (trigger: Exclude<ReloadTrigger, 'startup'> = 'api'): Promise<PolicyReload> => store.reload(trigger);
 

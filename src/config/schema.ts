@@ -208,6 +208,15 @@ const loggerSchema = z.strictObject({
   excludeFields: z.array(z.string()).optional(),
 });
 
+/** Our own: OpenTelemetry traces, exported over OTLP/HTTP; no section, no tracing. */
+const tracingSchema = z.strictObject({
+  otlpEndpoint: z.string().refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
+    message: 'not an http(s) URL (the OTLP/HTTP traces endpoint, e.g. http://otel-collector:4318/v1/traces)',
+  }),
+  serviceName: z.string().min(1, { message: 'must not be empty' }).default('idgate'),
+  sampleRatio: z.number().min(0, { message: 'must be between 0 and 1' }).max(1, { message: 'must be between 0 and 1' }).default(1),
+});
+
 /** The issuer's audit stream (idgate's own key; the filter's is filter.audit): stdout, a file, or both. */
 const auditSchema = z.strictObject({
   stdout: z.boolean().default(true),
@@ -232,7 +241,7 @@ export const configSchema = z
     }),
     storage: storageSchema,
     web: webSchema.prefault({}),
-    telemetry: z.strictObject({ http: listenAddress.optional(), enableProfiling: z.boolean().optional() }).prefault({}),
+    telemetry: z.strictObject({ http: listenAddress.optional(), enableProfiling: z.boolean().optional(), tracing: tracingSchema.optional() }).prefault({}),
     grpc: z.strictObject({ addr: listenAddress.optional() }).passthrough().optional(),
     frontend: frontendSchema.optional(),
     expiry: expirySchema.prefault({}),

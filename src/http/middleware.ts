@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { OAuthError } from '../oidc/errors.js';
 import { StorageUnavailableError } from '../storage/storage.js';
 import type { IssuerMetrics } from '../telemetry/metrics.js';
+import { SpanKind, SpanStatusCode, setHttpStatus, type Tracing } from '../telemetry/tracing.js';
 import { BodyError, ClientAbortError } from './form.js';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -21,6 +22,32 @@ export function requestContext(logger: Logger) {
     ctx.state.log = logger.child({ requestId });
     ctx.set('X-Request-Id', requestId);
     await next();
+  };
+}
+
+/**
+ * With tracing on: a span per request, child of the request's `traceparent`, named by method and route
+ * template (never the path, which may carry a code or token), current for the rest of the request so
+ * log lines, audit lines and deeper spans (connector calls, storage) belong to it. Goes first.
+ */
+export function traceRequests(tracing: Tracing) {
+  return async function traceRequest(ctx: Context, next: Next): Promise<void> {
+    const parent = tracing.extract(ctx.headers);
+    const span = tracing.startSpan(ctx.method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': ctx.method } }, parent);
+    ctx.state.traceId = span.spanContext().traceId;
+    try {
+      await tracing.withSpan(span, next, parent);
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.name ?? 'Error' });
+      throw error;
+    } finally {
+      const route = (ctx.state.route as string | undefined) ?? 'unmatched';
+      span.updateName(`${ctx.method} ${route}`);
+      span.setAttribute('http.route', route);
+      if (ctx.state.clientAborted === true) span.setAttribute('idgate.client_aborted', true);
+      else setHttpStatus(span, ctx.status);
+      span.end();
+    }
   };
 }
 

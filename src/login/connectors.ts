@@ -12,6 +12,7 @@ import type { Config } from '../config/load.js';
 import { connectorFactory } from '../connector.js';
 import type { OpenConnector } from '../oidc/context.js';
 import type { Storage } from '../storage/storage.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { createConnectorStore } from './connector-store.js';
 
 export interface OpenConnectorsDeps {
@@ -20,6 +21,7 @@ export interface OpenConnectorsDeps {
   now: () => number;
   /** The issuer URL without a trailing slash. */
   issuer: string;
+  tracing?: Tracing;
 }
 
 export async function openConnectors(config: Config, deps: OpenConnectorsDeps): Promise<Map<string, OpenConnector>> {
@@ -39,6 +41,7 @@ export async function openConnectors(config: Config, deps: OpenConnectorsDeps): 
         logger,
         store: createConnectorStore(deps.storage, entry.id, deps.now),
         now: deps.now,
+        ...(deps.tracing ? { tracing: deps.tracing } : {}),
       });
       open.set(entry.id, { id: entry.id, type: entry.type, name: entry.name, connector });
     } catch (error) {

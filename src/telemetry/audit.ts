@@ -30,6 +30,8 @@ export interface AuditRequest {
   userAgent?: string;
   /** Where the event came from when it is not an HTTP request ("sessions-cli"). */
   origin?: string;
+  /** The request's trace, only when tracing is on (telemetry.tracing). */
+  traceId?: string;
 }
 
 export interface AuditLog {
@@ -78,6 +80,7 @@ export function auditLine(event: AuditEvent, request: AuditRequest | undefined, 
     clientIp: request?.clientIp,
     userAgent: request?.userAgent,
     origin: request?.origin,
+    traceId: request?.traceId,
     clientId: boundedClientText(clientId),
   };
   for (const [key, value] of Object.entries(details)) {
@@ -116,12 +119,16 @@ export function commandRequest(origin: string): AuditRequest {
 
 /**
  * Koa middleware: every audit event written while this request is handled carries its request id
- * (set by requestContext before), client IP (through `clientIp`, the trusted-proxy rule) and user agent.
+ * (set by requestContext before), client IP (through `clientIp`, the trusted-proxy rule), user agent
+ * and, with tracing on, trace id (set by traceRequests before).
  */
 export function auditRequests(audit: AuditLog, clientIp: (ctx: Context) => string) {
   return async function scopeAuditEvents(ctx: Context, next: Next): Promise<void> {
     const userAgent = boundedClientText(ctx.get('user-agent') || undefined);
-    await audit.within({ requestId: String(ctx.state.requestId ?? '-'), clientIp: clientIp(ctx), userAgent }, next);
+    const request: AuditRequest = { requestId: String(ctx.state.requestId ?? '-'), clientIp: clientIp(ctx), userAgent };
+    // Set by traceRequests (http/middleware.ts), only when tracing is on.
+    if (typeof ctx.state.traceId === 'string') request.traceId = ctx.state.traceId;
+    await audit.within(request, next);
   };
 }
 

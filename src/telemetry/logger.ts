@@ -22,7 +22,11 @@ export interface LoggerOptions {
   /** Extra field paths to drop (logger.excludeFields). */
   excludeFields?: string[];
   destination?: DestinationStream;
+  /** With tracing on (Tracing.traceId): the current trace id, written as `traceId` on every line logged inside a span. */
+  traceId?: () => string | undefined;
 }
+
+const NO_FIELDS = {};
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.IDGATE_LOG_LEVEL ?? 'info';
@@ -35,9 +39,17 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: [...REDACTED_PATHS, ...(options.excludeFields ?? [])], censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
+      ...(options.traceId ? { mixin: traceIdMixin(options.traceId) } : {}),
     },
     format === 'text' ? textDestination(destination) : destination,
   );
+}
+
+function traceIdMixin(traceId: () => string | undefined): () => object {
+  return () => {
+    const id = traceId();
+    return id === undefined ? NO_FIELDS : { traceId: id };
+  };
 }
 
 /** A logger that drops everything: for tests and tools that print their own output. */

@@ -15,6 +15,8 @@ export interface LoginOptions {
   /** Pick this connector on the chooser (by its link to /auth/<id>). */
   connector?: string;
   maxSteps?: number;
+  /** Extra headers on every request of the flow (a traceparent). */
+  headers?: Record<string, string>;
 }
 
 interface Form {
@@ -38,6 +40,7 @@ export async function followLogin(startURL: string, options: LoginOptions): Prom
       redirect: 'manual',
       headers: {
         accept: 'text/html',
+        ...options.headers,
         ...(cookies.size ? { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
         ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
       },

@@ -6,14 +6,18 @@
  * counted (idgate_filter_internal_errors_total{transport,stage}).
  */
 import type { CheckInput, CheckResult, TransportKind } from '../check-input.js';
+import type { DecisionTrace, DecisionTracer } from '../decision-span.js';
 
 export type FailureStage = 'decode' | 'check' | 'respond' | 'record';
 
 export interface CheckHandler {
   check(input: CheckInput): Promise<CheckResult>;
-  record(input: CheckInput, result: CheckResult, startedAt: bigint): void;
+  /** `trace` is the decision's span when tracing is on (record ends it). */
+  record(input: CheckInput, result: CheckResult, startedAt: bigint, trace?: DecisionTrace): void;
   /** Logs and counts an unexpected error; must not throw. */
   failed(transport: TransportKind, stage: FailureStage, error: unknown, requestId?: string): void;
+  /** Present only when tracing is on: each request is then answered inside its decision's span. */
+  tracer?: DecisionTracer;
 }
 
 export function internalErrorResult(): CheckResult {
@@ -25,6 +29,11 @@ export function internalErrorResult(): CheckResult {
  * an answer (the proxy then applies its failure mode, which fails closed by default).
  */
 export function answerCheck(handler: CheckHandler, input: CheckInput, startedAt: bigint, respond: (result: CheckResult) => void, abort: () => void): void {
+  if (handler.tracer === undefined) answer(handler, input, startedAt, respond, abort, undefined);
+  else handler.tracer.run(input, (trace) => answer(handler, input, startedAt, respond, abort, trace));
+}
+
+function answer(handler: CheckHandler, input: CheckInput, startedAt: bigint, respond: (result: CheckResult) => void, abort: () => void, trace: DecisionTrace | undefined): void {
   let decided: Promise<CheckResult>;
   try {
     decided = handler.check(input);
@@ -36,7 +45,7 @@ export function answerCheck(handler: CheckHandler, input: CheckInput, startedAt:
       handler.failed(input.transport, 'check', error, input.requestId);
       return internalErrorResult();
     })
-    .then((result) => deliver(handler, input, startedAt, result, respond, abort))
+    .then((result) => deliver(handler, input, startedAt, result, respond, abort, trace))
     .catch((error: unknown) => {
       // deliver() catches everything itself; this is the last line, so a bug there cannot escape either.
       handler.failed(input.transport, 'respond', error, input.requestId);
@@ -44,7 +53,7 @@ export function answerCheck(handler: CheckHandler, input: CheckInput, startedAt:
     });
 }
 
-function deliver(handler: CheckHandler, input: CheckInput, startedAt: bigint, decided: CheckResult, respond: (result: CheckResult) => void, abort: () => void): void {
+function deliver(handler: CheckHandler, input: CheckInput, startedAt: bigint, decided: CheckResult, respond: (result: CheckResult) => void, abort: () => void, trace: DecisionTrace | undefined): void {
   let result = decided;
   try {
     respond(result);
@@ -58,7 +67,7 @@ function deliver(handler: CheckHandler, input: CheckInput, startedAt: bigint, de
     }
   }
   try {
-    handler.record(input, result, startedAt);
+    handler.record(input, result, startedAt, trace);
   } catch (error) {
     handler.failed(input.transport, 'record', error, input.requestId);
   }

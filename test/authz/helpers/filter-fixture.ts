@@ -12,6 +12,7 @@ import { parseFilterConfig, type FilterConfigInput } from '../../../src/authz/co
 import { startFilter, type RunningFilter } from '../../../src/authz/index.js';
 import type { VerificationKeySet } from '../../../src/keys/keyset.js';
 import { silentLogger } from '../../../src/telemetry/logger.js';
+import type { Tracing } from '../../../src/telemetry/tracing.js';
 import { ISSUER_A, ISSUER_B } from '../fixtures/decision-policies.js';
 import type { TokenName } from '../fixtures/decision-cases.js';
 import { jwksOf, mint, tamper, testKey, unsignedToken, type TestKey } from './tokens.js';
@@ -33,7 +34,7 @@ export async function writePolicies(files: Record<string, string>, dir?: string)
 export async function startFilterFixture(
   files: Record<string, string>,
   config: Partial<FilterConfigInput> = {},
-  extra: { now?: () => number; keySet?: VerificationKeySet; issuer?: string; logger?: Logger } = {},
+  extra: { now?: () => number; keySet?: VerificationKeySet; issuer?: string; logger?: Logger; tracing?: Tracing } = {},
 ): Promise<FilterFixture> {
   const dir = await writePolicies(files);
   const registry = new Registry();

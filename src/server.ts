@@ -60,6 +60,8 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   const ownTracing = options.tracing === undefined && config.telemetry.tracing ? startTracing(config.telemetry.tracing) : undefined;
   const tracing = options.tracing ?? ownTracing;
   if (ownTracing) closers.push(() => ownTracing.shutdown());
+  // Dex's `grpc:` (its management API) is accepted so Dex configs load unchanged, but not served yet: say so.
+  if (config.grpc) logger.warn({ key: 'grpc' }, "grpc: Dex's management API is not served by idgate yet; the section is ignored (docs/configuration.md#grpc)");
 
   try {
     const webAddress = options.listen?.web ?? config.web.http;

@@ -7,7 +7,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config/load.js';
+import { clientMetadataOf, type Config } from './config/load.js';
 import { catchErrors, configuredHeaders, observeRequests, requestContext, securityHeaders, traceRequests } from './http/middleware.js';
 import { createSigner } from './keys/signer.js';
 import { openConnectors } from './login/connectors.js';
@@ -56,6 +56,7 @@ export function staticClients(config: Config): Client[] {
     logoURL: client.logoURL,
     allowedConnectors: client.allowedConnectors,
     requirePKCE: client.requirePKCE,
+    ...clientMetadataOf(client),
     static: true,
   }));
 }

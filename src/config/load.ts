@@ -7,13 +7,14 @@ import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument, isAlias, isMap, isPair, isScalar, isSeq, visit, type Document, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { connectorFactory, connectorTypes } from '../connector.js';
+import type { ClientMetadata } from '../storage/storage.js';
 import '../../connectors/index.js';
 import { ConfigError, formatPath, type ConfigProblem } from './errors.js';
-import { configSchema, type ParsedConfig } from './schema.js';
+import { CLIENT_METADATA_KEYS, configSchema, type ParsedConfig } from './schema.js';
 import { durationRangeProblem, parseDuration } from './duration.js';
 import { knownKeysAt, suggest } from './suggest.js';
 
-export interface StaticClientConfig {
+export interface StaticClientConfig extends ClientMetadata {
   id: string;
   secret: string | null;
   redirectURIs: string[];
@@ -53,6 +54,15 @@ export type Config = Omit<ParsedConfig, 'staticClients' | 'staticPasswords' | 'c
   /** The file it came from, for messages. */
   source: string;
 };
+
+/** The RFC 7591 metadata keys of a static client, only those it sets (absent keys keep their defaults). */
+export function clientMetadataOf(client: ClientMetadata): ClientMetadata {
+  const metadata: ClientMetadata = {};
+  for (const key of CLIENT_METADATA_KEYS) {
+    if (client[key] !== undefined) (metadata as Record<string, unknown>)[key] = client[key];
+  }
+  return metadata;
+}
 
 type Locate = (path: PropertyKey[]) => number | undefined;
 
@@ -133,6 +143,7 @@ export function parseConfig(text: string, source = 'config', env: Env = process.
       logoURL: client.logoURL,
       allowedConnectors: client.allowedConnectors,
       requirePKCE: client.requirePKCE,
+      ...clientMetadataOf(client),
     };
   });
   const clientIds = new Set<string>();

@@ -111,6 +111,40 @@ const webSchema = z.strictObject({
   frontend: frontendSchema.optional(),
 });
 
+/**
+ * The grant types idgate implements, by their RFC names (Dex's oauth2.grantTypes values). A client or
+ * the operator may list only these; discovery advertises the enabled ones.
+ */
+export const GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'urn:ietf:params:oauth:grant-type:device_code',
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:token-exchange',
+  'password',
+] as const;
+
+/** Token endpoint client authentication methods (RFC 7591 token_endpoint_auth_method). */
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'] as const;
+
+const httpsURL = absoluteURL.refine((value) => !URL.canParse(value) || new URL(value).protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(new URL(value).hostname), {
+  message: 'must be an https URL (http only for localhost)',
+});
+
+/** RFC 7591 client metadata idgate honours, camelCased with Dex's spelling of URI/URL/ID. */
+const clientMetadataShape = {
+  grantTypes: z.array(z.enum(GRANT_TYPES)).min(1, { message: 'must list at least one grant type' }).optional(),
+  tokenEndpointAuthMethod: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).optional(),
+  jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1, { message: 'must hold at least one key' }) }).optional(),
+  jwksURI: httpsURL.optional(),
+  scopes: z.array(z.string().min(1)).optional(),
+  resources: z.array(absoluteURL).optional(),
+  requirePushedAuthorizationRequests: z.boolean().optional(),
+};
+
+/** The keys of clientMetadataShape: what a static client passes on to its Client record. */
+export const CLIENT_METADATA_KEYS = Object.keys(clientMetadataShape) as Array<keyof typeof clientMetadataShape>;
+
 const refreshTokensSchema = z.strictObject({
   disableRotation: z.boolean().default(false),
   reuseInterval: duration('3s'),
@@ -136,13 +170,14 @@ const oauth2Schema = z.strictObject({
   alwaysShowLoginScreen: z.boolean().default(false),
   passwordConnector: z.string().optional(),
   responseTypes: z.array(z.enum(['code'])).default(['code']),
-  grantTypes: z.array(z.enum(['authorization_code', 'refresh_token'])).optional(),
+  grantTypes: z.array(z.enum(GRANT_TYPES)).optional(),
   /** Our own: PKCE S256 is always required for public clients; `enforce` requires it for all. */
   pkce: z.strictObject({ enforce: z.boolean().default(false) }).prefault({}),
 });
 
 const staticClientSchema = z
   .strictObject({
+    ...clientMetadataShape,
     id: z.string().min(1).optional(),
     idEnv: z.string().optional(),
     secret: z.string().optional(),

@@ -7,7 +7,7 @@ import { CLIENT_AUTH_METHODS } from './client-auth.js';
 import type { IssuerContext } from './context.js';
 import { REVOCATION_PATH } from './revoke-endpoint.js';
 import { KNOWN_SCOPES } from './scopes.js';
-import { enabledGrantTypes } from './token/grant.js';
+import { enabledGrantTypes } from './token/grants/index.js';
 import { CODE_CHALLENGE_METHODS } from './token/pkce.js';
 
 export const CLAIMS_SUPPORTED = [

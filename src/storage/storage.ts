@@ -17,7 +17,28 @@ export interface StoredIdentity {
   groups?: string[];
 }
 
-export interface Client {
+/**
+ * A client's registration metadata beyond Dex's fields (RFC 7591 names in camelCase). Absent means the
+ * default each field documents; the config schema and the management API fill the same fields.
+ */
+export interface ClientMetadata {
+  /** RFC 7591 grant_types this client may use; absent: authorization_code, refresh_token, device code and password (where enabled). */
+  grantTypes?: string[];
+  /** RFC 7591 token_endpoint_auth_method; absent: client_secret_basic or _post (confidential), none (public). */
+  tokenEndpointAuthMethod?: string;
+  /** RFC 7591 jwks: the client's public keys (private_key_jwt). */
+  jwks?: { keys: Array<Record<string, unknown>> };
+  /** RFC 7591 jwks_uri: where the client's public keys are fetched from. */
+  jwksURI?: string;
+  /** Scopes this client may ask for; absent: any scope idgate knows. */
+  scopes?: string[];
+  /** RFC 8707 resource indicators this client may ask tokens for. */
+  resources?: string[];
+  /** RFC 9126: this client must push its authorization requests (PAR). */
+  requirePushedAuthorizationRequests?: boolean;
+}
+
+export interface Client extends ClientMetadata {
   id: string;
   /** `sha256$<base64url>` of the secret; null for a public client. Never the plaintext. */
   secretHash: string | null;

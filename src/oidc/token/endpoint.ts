@@ -4,21 +4,17 @@
  * without a grant_type value idgate does not know.
  */
 import type { Context } from 'koa';
+import { GRANT_TYPES } from '../../config/schema.js';
 import { readForm } from '../../http/form.js';
+import type { Client } from '../../storage/storage.js';
 import { subjectOf } from '../claims.js';
 import { authenticateClient, presentedClientId } from '../client-auth.js';
 import type { IssuerContext } from '../context.js';
 import { OAuthError } from '../errors.js';
 import { sendJson } from '../respond.js';
-import { enabledGrantTypes, type GrantHandler } from './grant.js';
-import { authorizationCodeGrant } from './grants/authorization_code.js';
-import { refreshTokenGrant } from './grants/refresh_token.js';
+import { clientGrantTypes, type GrantHandler } from './grant.js';
+import { enabledGrantTypes, GRANTS } from './grants/index.js';
 import type { GrantType } from './issue.js';
-
-const GRANTS: Record<GrantType, GrantHandler> = {
-  authorization_code: authorizationCodeGrant,
-  refresh_token: refreshTokenGrant,
-};
 
 /**
  * Grant types that may be named in the audit log and in error_description: idgate's own and the other
@@ -26,13 +22,10 @@ const GRANTS: Record<GrantType, GrantHandler> = {
  * into the wrong field), so it is written as "unsupported" and never echoed.
  */
 const NAMED_GRANT_TYPES: ReadonlySet<string> = new Set([
-  ...Object.keys(GRANTS),
-  'client_credentials',
-  'password',
-  'urn:ietf:params:oauth:grant-type:device_code',
+  ...GRANT_TYPES,
+  'implicit',
   'urn:ietf:params:oauth:grant-type:jwt-bearer',
   'urn:ietf:params:oauth:grant-type:saml2-bearer',
-  'urn:ietf:params:oauth:grant-type:token-exchange',
   'urn:openid:params:grant-type:ciba',
 ]);
 
@@ -45,11 +38,19 @@ function loggedGrantType(grantType: string | undefined): string | undefined {
 function selectGrant(ctx: IssuerContext, grantType: string | undefined): { type: GrantType; handler: GrantHandler } {
   if (!grantType) throw new OAuthError('invalid_request', 'the "grant_type" parameter is required');
   const enabled = enabledGrantTypes(ctx) as readonly string[];
-  if (!Object.hasOwn(GRANTS, grantType) || !enabled.includes(grantType)) {
+  const handler = enabled.includes(grantType) ? GRANTS[grantType as GrantType] : undefined;
+  if (!handler) {
     const named = loggedGrantType(grantType);
     throw new OAuthError('unsupported_grant_type', named === 'unsupported' ? 'the grant_type is not supported' : `grant_type "${named}" is not supported`);
   }
-  return { type: grantType as GrantType, handler: GRANTS[grantType as GrantType] };
+  return { type: grantType as GrantType, handler };
+}
+
+/** RFC 6749 §5.2 unauthorized_client: the client is not registered for this grant (its grantTypes). */
+function checkClientMayUse(client: Client, type: GrantType): void {
+  if (!clientGrantTypes(client).includes(type)) {
+    throw new OAuthError('unauthorized_client', `client "${client.id}" is not registered for grant_type "${type}" (its grantTypes)`);
+  }
 }
 
 export async function handleTokenRequest(ctx: IssuerContext, koaCtx: Context): Promise<void> {
@@ -62,10 +63,12 @@ export async function handleTokenRequest(ctx: IssuerContext, koaCtx: Context): P
     const { type, handler } = selectGrant(ctx, form.grant_type);
     const { client } = await authenticateClient(koaCtx, form, ctx.storage);
     clientId = client.id;
+    checkClientMayUse(client, type);
     const { body, audit } = await handler({ ctx, form, client });
+    const subject = audit.userId !== undefined && audit.connectorId !== undefined ? subjectOf(audit.userId, audit.connectorId) : undefined;
     ctx.audit.write({
       event: 'token_issued', outcome: 'succeeded', grant: type, clientId, ...audit,
-      subject: subjectOf(audit.userId, audit.connectorId), refreshTokenIssued: body.refresh_token !== undefined,
+      subject, refreshTokenIssued: body.refresh_token !== undefined,
     });
     sendJson(koaCtx, 200, body, { noStore: true });
   } catch (error) {

@@ -2,6 +2,7 @@
  * What every grant handler shares: its input and output types, required-parameter reading, the refresh
  * policy from config, and the rule for when a refresh token may be issued at all.
  */
+import { GRANT_TYPES } from '../../config/schema.js';
 import { canRefresh } from '../../connector.js';
 import type { Client } from '../../storage/storage.js';
 import type { IssuerContext } from '../context.js';
@@ -18,8 +19,8 @@ export interface GrantRequest {
 
 export interface GrantResult {
   body: TokenResponseBody;
-  /** For the audit event: who and which session, never a token. */
-  audit: { sid: string; userId: string; connectorId: string; scope: string };
+  /** For the audit event: who and which session, never a token (a client's own grant has no user). */
+  audit: { sid?: string; userId?: string; connectorId?: string; scope: string };
 }
 
 export type GrantHandler = (request: GrantRequest) => Promise<GrantResult>;
@@ -38,10 +39,23 @@ export function checkConnectorAllowed(client: Client, connectorId: string): void
   }
 }
 
-export const DEFAULT_GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token'];
+/**
+ * The grant types the operator enabled (oauth2.grantTypes); unset, every grant idgate has, except the
+ * password grant, which (as in Dex) needs oauth2.passwordConnector. grants/index.ts intersects this
+ * with the grants that are implemented, for the token endpoint and discovery.
+ */
+export function configuredGrantTypes(ctx: IssuerContext): readonly GrantType[] {
+  return ctx.config.oauth2.grantTypes ?? GRANT_TYPES.filter((grant) => grant !== 'password' || ctx.config.oauth2.passwordConnector !== undefined);
+}
 
-export function enabledGrantTypes(ctx: IssuerContext): readonly GrantType[] {
-  return ctx.config.oauth2.grantTypes ?? DEFAULT_GRANT_TYPES;
+/** Grants a client may use without listing them in its grantTypes; the others it must list. */
+const CLIENT_DEFAULT_GRANT_TYPES: readonly GrantType[] = [
+  'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code', 'password',
+];
+
+/** The grants this client may use (RFC 7591 grant_types), before the operator's own list is applied. */
+export function clientGrantTypes(client: Client): readonly string[] {
+  return client.grantTypes ?? CLIENT_DEFAULT_GRANT_TYPES;
 }
 
 export function refreshPolicy(ctx: IssuerContext): RefreshPolicy {
@@ -53,7 +67,7 @@ export function refreshPolicy(ctx: IssuerContext): RefreshPolicy {
  * (globally and for the connector), and the connector can re-read the identity.
  */
 export function mayIssueRefreshToken(ctx: IssuerContext, connectorId: string, scopes: ParsedScopes): boolean {
-  if (!scopes.offlineAccess || !enabledGrantTypes(ctx).includes('refresh_token')) return false;
+  if (!scopes.offlineAccess || !configuredGrantTypes(ctx).includes('refresh_token')) return false;
   const open = ctx.connectors.get(connectorId);
   if (!open) return false;
   const configured = ctx.config.connectors.find((connector) => connector.id === connectorId)?.grantTypes;

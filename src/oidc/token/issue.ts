@@ -2,19 +2,22 @@
  * Signs what a grant established into the token response: a JWT access token (typ at+jwt), an ID token
  * bound to it by at_hash, and the refresh token the grant decided on. Counts every token issued.
  */
+import type { GRANT_TYPES } from '../../config/schema.js';
 import type { IssuerContext } from '../context.js';
 import { accessTokenClaims, idTokenClaims, type GrantedSession } from '../claims.js';
 
-export type GrantType = 'authorization_code' | 'refresh_token';
+export type GrantType = (typeof GRANT_TYPES)[number];
 
-/** The successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3). */
+/** The successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3, RFC 8693 §2.2.1). */
 export interface TokenResponseBody {
   access_token: string;
-  token_type: 'Bearer';
+  token_type: 'Bearer' | 'N_A';
   expires_in: number;
-  id_token: string;
+  id_token?: string;
   refresh_token?: string;
   scope: string;
+  /** RFC 8693: the type of the token issued by a token exchange. */
+  issued_token_type?: string;
 }
 
 export async function issueTokens(

@@ -1,0 +1,19 @@
+/**
+ * The grant registry: one handler per grant type, one file per grant beside this one. What is enabled
+ * is what the operator configured (grant.ts) and is implemented here; discovery advertises exactly that.
+ */
+import type { IssuerContext } from '../../context.js';
+import { configuredGrantTypes, type GrantHandler } from '../grant.js';
+import type { GrantType } from '../issue.js';
+import { authorizationCodeGrant } from './authorization_code.js';
+import { refreshTokenGrant } from './refresh_token.js';
+
+export const GRANTS: Partial<Record<GrantType, GrantHandler>> = {
+  authorization_code: authorizationCodeGrant,
+  refresh_token: refreshTokenGrant,
+};
+
+/** The grant types the token endpoint serves: configured and implemented. */
+export function enabledGrantTypes(ctx: IssuerContext): readonly GrantType[] {
+  return configuredGrantTypes(ctx).filter((grant) => GRANTS[grant] !== undefined);
+}

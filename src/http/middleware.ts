@@ -79,22 +79,34 @@ export function configuredHeaders(headers: Record<string, string | undefined> = 
   };
 }
 
+/** Methods counted by name; any other (a client's free text: PROPFIND, FOO) is counted as "other". */
+const COUNTED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * The metric labels of a request, from a bounded set only: the matched route template (never the path
+ * a client sent) and a known method. Anything a client can vary freely would grow /metrics without end.
+ */
+export function requestLabels(ctx: Context): { route: string; method: string } {
+  const route = (ctx.state.route as string | undefined) ?? 'unmatched';
+  return { route, method: COUNTED_METHODS.has(ctx.method) ? ctx.method : 'other' };
+}
+
 export function observeRequests(metrics: IssuerMetrics) {
   return async function recordRequest(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
     try {
       await next();
     } finally {
-      const route = (ctx.state.route as string | undefined) ?? (ctx.status === 404 ? 'unmatched' : ctx.path);
+      const labels = requestLabels(ctx);
       if (ctx.state.clientAborted === true) {
         // No answer was given, so no status to count: aborts are counted apart.
-        metrics.httpClientAborts.inc({ route, method: ctx.method });
+        metrics.httpClientAborts.inc(labels);
       } else {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        metrics.httpRequests.inc({ route, method: ctx.method, status: String(ctx.status) });
-        metrics.httpDuration.observe({ route, method: ctx.method }, seconds);
+        metrics.httpRequests.inc({ ...labels, status: String(ctx.status) });
+        metrics.httpDuration.observe(labels, seconds);
         const log = ctx.state.log as Logger | undefined;
-        log?.debug({ method: ctx.method, route, status: ctx.status, ms: Math.round(seconds * 1e6) / 1e3 }, 'request');
+        log?.debug({ method: ctx.method, route: labels.route, status: ctx.status, ms: Math.round(seconds * 1e6) / 1e3 }, 'request');
       }
     }
   };

@@ -2,12 +2,14 @@
  * The storage-backed signer: signs with the current key of the single `SigningKeys` record, serves the
  * published key set, and rotates on schedule. Replicas share the record; a rotation is a
  * compare-and-swap, so of two replicas that find it due exactly one rotates and the other adopts the
- * winner's keys. The imported private key is cached in memory and re-imported only when the kid changes.
+ * winner's keys. The imported private key is cached in memory and re-imported only when the kid changes;
+ * signing is node:crypto's (see jws.ts).
  */
-import { importJWK, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import type { JWK, JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import { AlreadyExistsError, type Storage, type SigningKeys } from '../storage/storage.js';
 import { generateSigningKey, toPublicJwk, type SigningAlgorithm } from './generate.js';
+import { compactSigner, type CompactSigner } from './jws.js';
 import type { PublicJwks, Signer } from './keyset.js';
 import {
   STATE_REFRESH_MS, initialKeys, isRotationDue, jwksMaxAgeMs, publishedKeys, replaceNextKey, rotateKeys,
@@ -38,7 +40,7 @@ interface LoadedState {
   staleAt: number;
   kid: string;
   alg: string;
-  privateKey: CryptoKey;
+  signer: CompactSigner;
 }
 
 /** Thrown inside a CAS updater when another replica already did the work. */
@@ -118,8 +120,7 @@ export async function createSigner(storage: Storage, options: SignerOptions): Pr
     const readAt = now();
     const staleAt = Math.min(keys.nextRotation, readAt + STATE_REFRESH_MS);
     if (state && state.kid === signingKey.kid) return { ...state, keys, staleAt };
-    const privateKey = (await importJWK(signingKey as JWK, signingKey.alg)) as CryptoKey;
-    return { keys, staleAt, kid: signingKey.kid, alg: signingKey.alg, privateKey };
+    return { keys, staleAt, kid: signingKey.kid, alg: signingKey.alg, signer: compactSigner(signingKey) };
   }
 
   function publishedKids(keys: SigningKeys | undefined): string {
@@ -153,9 +154,7 @@ export async function createSigner(storage: Storage, options: SignerOptions): Pr
     },
 
     async sign(payload: JWTPayload, signOptions?: { typ?: string }) {
-      const { alg, kid, privateKey } = await current();
-      const header = signOptions?.typ ? { alg, kid, typ: signOptions.typ } : { alg, kid };
-      return new SignJWT(payload).setProtectedHeader(header).sign(privateKey);
+      return (await current()).signer.sign(payload, signOptions?.typ);
     },
 
     async jwks(): Promise<PublicJwks> {

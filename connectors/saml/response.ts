@@ -1,14 +1,16 @@
 /**
  * Validates a SAMLResponse as a pipeline of small named checks, each refusing with its own reason:
- * strict XML (no DOCTYPE, comments or processing instructions), one assertion as a direct child of
- * the Response (no wrapping), signed assertion, allowed algorithms, trusted certificate,
- * Destination; then node-saml verifies the signature, Audience and validity window, and the rest
- * (ID, Recipient, InResponseTo, Issuer) is read from the signed assertion only.
+ * strict XML (no DOCTYPE, comments or processing instructions, bounded depth and size), one assertion
+ * as a direct child of the Response (no wrapping), a signature that vouches for it (the assertion's
+ * own, or — as Dex accepts, and Keycloak sends by default — the Response's enveloped signature),
+ * allowed algorithms, trusted certificate, Destination; then node-saml verifies the signatures,
+ * Audience and validity window, and the rest (ID, Recipient, InResponseTo, Issuer) is read from the
+ * signed content only (node-saml hands back what the signature covered, never the raw document).
  */
-import type { Profile, SAML } from '@node-saml/node-saml';
+import { SAML, type Profile, type SamlConfig } from '@node-saml/node-saml';
 import type { Element } from '@xmldom/xmldom';
 import { ConnectorError } from '../../src/connector.js';
-import { NODE, NS, certificateBody, children, descendants, isElement, parseXml, textOf, walk } from './xml.js';
+import { NODE, NS, SAML_XML_LIMITS, certificateBody, checkShape, children, descendants, isElement, parseXml, textOf, walk } from './xml.js';
 
 export interface ResponsePolicy {
   /** Our ACS URL: Destination and Recipient must name it. */
@@ -54,6 +56,11 @@ function parseResponse(xml: string): Element {
     throw refuse(`the SAML response is not well-formed XML`, error);
   }
   if (!isElement(root, NS.protocol, 'Response')) throw refuse('the message is not a SAML 2.0 Response');
+  try {
+    checkShape(root, SAML_XML_LIMITS);
+  } catch (error) {
+    throw refuse(`the SAML response is refused: ${(error as Error).message}`);
+  }
   return root;
 }
 
@@ -88,14 +95,18 @@ function checkSingleAssertion(response: Element): Element {
   return assertion;
 }
 
-function checkAssertionSigned(response: Element, assertion: Element): void {
-  if (assertion.localName === 'EncryptedAssertion') return; // its signature is checked after decryption
-  if (children(assertion, NS.dsig, 'Signature').length > 0) return;
-  throw refuse(
-    children(response, NS.dsig, 'Signature').length > 0
-      ? 'the assertion is not signed (a signed Response around an unsigned assertion is refused)'
-      : 'the SAML response is not signed',
-  );
+/**
+ * What vouches for the assertion: its own signature, or the Response's (then node-saml reads the
+ * assertion from the signed Response and requires no second signature). An encrypted assertion
+ * without a Response signature must be signed inside (checked after decryption).
+ */
+export type SignatureScope = { assertion: boolean; response: boolean };
+
+function checkSigned(response: Element, assertion: Element): SignatureScope {
+  const responseSigned = children(response, NS.dsig, 'Signature').length > 0;
+  const assertionSigned = assertion.localName === 'Assertion' && children(assertion, NS.dsig, 'Signature').length > 0;
+  if (!responseSigned && !assertionSigned && assertion.localName === 'Assertion') throw refuse('the SAML response is not signed');
+  return { response: responseSigned, assertion: assertionSigned || !responseSigned };
 }
 
 /** Only the XML-DSig algorithms count (an EncryptedKey's OAEP digest is not a signature). */
@@ -127,14 +138,22 @@ function checkDestination(response: Element, redirectURI: string): void {
   if (destination !== redirectURI) throw refuse(`wrong Destination: the response is addressed to ${destination}, not ${redirectURI}`);
 }
 
-/** node-saml: XML-DSig over the assertion (or the decrypted one), Audience, NotBefore/NotOnOrAfter. */
-async function verifySignedAssertion(saml: SAML, samlResponse: string, policy: ResponsePolicy): Promise<Profile> {
+/**
+ * node-saml: XML-DSig over what `scope` says is signed (every signature present must verify: a Response
+ * signature that fails is refused even beside a valid assertion signature), Audience, validity window.
+ */
+async function verifySignedAssertion(options: SamlConfig, scope: SignatureScope, samlResponse: string, policy: ResponsePolicy): Promise<Profile> {
   let profile: Profile | null;
   try {
+    const saml = new SAML({ ...options, wantAuthnResponseSigned: scope.response, wantAssertionsSigned: scope.assertion });
     ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: samlResponse }));
   } catch (error) {
     const message = (error as Error).message ?? String(error);
     if ((error as Error).name === 'SamlStatusError') throw new ConnectorError('upstream_error', `the identity provider reported: ${message}`, { cause: error });
+    if (/Referenced node|refer to more than one|signature reference/i.test(message)) {
+      throw refuse('a signature does not cover the element that carries it (signature wrapping)', error);
+    }
+    if (/Invalid document signature/i.test(message)) throw refuse('the Response signature is not valid (changed after signing, or signed by another key)', error);
     if (/audience/i.test(message)) throw refuse(`wrong Audience: the assertion is not meant for ${policy.entityIssuer}`, error);
     if (/not yet valid/i.test(message)) throw refuse('the assertion is not yet valid (NotBefore is in the future)', error);
     if (/expired/i.test(message)) throw refuse('the assertion has expired (NotOnOrAfter has passed)', error);
@@ -179,15 +198,15 @@ function readSignedAssertion(profile: Profile, response: Element, policy: Respon
   return { profile, assertionId, inResponseTo, notOnOrAfter: limits.length ? Math.min(...limits) : undefined };
 }
 
-export async function validateResponse(saml: SAML, samlResponse: string, policy: ResponsePolicy): Promise<SignedAssertion> {
+export async function validateResponse(options: SamlConfig, samlResponse: string, policy: ResponsePolicy): Promise<SignedAssertion> {
   const response = parseResponse(decodeResponse(samlResponse));
   checkNoCommentsOrInstructions(response);
   checkStatus(response);
   const assertion = checkSingleAssertion(response);
-  checkAssertionSigned(response, assertion);
+  const scope = checkSigned(response, assertion);
   checkAlgorithms(response, policy.allowSHA1);
   checkSigningCertificates(response, policy.trustedCertificates);
   checkDestination(response, policy.redirectURI);
-  const profile = await verifySignedAssertion(saml, samlResponse, policy);
+  const profile = await verifySignedAssertion(options, scope, samlResponse, policy);
   return readSignedAssertion(profile, response, policy);
 }

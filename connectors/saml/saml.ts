@@ -67,6 +67,7 @@ export class SAMLConnector implements SAMLConnectorSeam, RefreshConnector {
       callbackUrl: this.redirectURI,
       audience: this.entityIssuer,
       idpCert: idp.certificates,
+      // Which signatures must verify is decided per response (response.ts: checkSigned).
       wantAssertionsSigned: true,
       wantAuthnResponseSigned: false,
       signatureAlgorithm: config.signatureAlgorithm,
@@ -99,7 +100,7 @@ export class SAMLConnector implements SAMLConnectorSeam, RefreshConnector {
   }
 
   async handlePost(_scopes: Scopes, samlResponse: string, authRequestId: string): Promise<Identity> {
-    const signed = await validateResponse(new SAML(this.options), samlResponse, this.policy);
+    const signed = await validateResponse(this.options, samlResponse, this.policy);
     const until = (signed.notOnOrAfter ?? this.context.now() + DEFAULT_ASSERTION_TTL_MS) + this.config.clockSkew;
     if (!(await this.context.store.markUsed(`saml-assertion:${this.context.id}`, signed.assertionId, until))) {
       throw new ConnectorError('replay', 'this SAML assertion was already used (replayed response)');

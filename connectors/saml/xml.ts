@@ -23,10 +23,52 @@ export function parseXml(text: string): Document {
   return parser.parseFromString(text, 'text/xml');
 }
 
-/** Every node under `root` (root included), depth first. */
+/**
+ * Every node under `root` (root included), depth first, without recursion: a hostile document nested
+ * thousands of levels deep neither overflows the stack nor costs more than one step per node.
+ */
 export function* walk(root: Node): Generator<Node> {
-  yield root;
-  for (let child = root.firstChild; child; child = child.nextSibling) yield* walk(child);
+  let node: Node | null = root;
+  while (node) {
+    yield node;
+    if (node.firstChild) {
+      node = node.firstChild;
+      continue;
+    }
+    while (node && node !== root && !node.nextSibling) node = node.parentNode;
+    node = node && node !== root ? node.nextSibling : null;
+  }
+}
+
+/** Bounds on a document's shape; a genuine SAML response is a few levels deep and a few hundred nodes. */
+export interface XmlLimits {
+  maxDepth: number;
+  /** Elements, text nodes and attributes together. */
+  maxNodes: number;
+}
+
+export const SAML_XML_LIMITS: XmlLimits = { maxDepth: 64, maxNodes: 20_000 };
+
+/** Refuses (with the limit named) a document nested deeper or holding more nodes than `limits` allow. */
+export function checkShape(root: Node, limits: XmlLimits): void {
+  let nodes = 0;
+  let depth = 0;
+  let node: Node | null = root;
+  while (node) {
+    nodes += 1 + (node.nodeType === NODE.element ? (node as Element).attributes.length : 0);
+    if (nodes > limits.maxNodes) throw new Error(`it holds more than ${limits.maxNodes} XML nodes and attributes`);
+    if (node.firstChild) {
+      depth += 1;
+      if (depth > limits.maxDepth) throw new Error(`it is nested more than ${limits.maxDepth} elements deep`);
+      node = node.firstChild;
+      continue;
+    }
+    while (node && node !== root && !node.nextSibling) {
+      node = node.parentNode;
+      depth -= 1;
+    }
+    node = node && node !== root ? node.nextSibling : null;
+  }
 }
 
 export function isElement(node: Node | null | undefined, ns?: string, local?: string): node is Element {

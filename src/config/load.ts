@@ -10,7 +10,7 @@ import { connectorFactory, connectorTypes } from '../connector.js';
 import type { ClientMetadata } from '../storage/storage.js';
 import '../../connectors/index.js';
 import { ConfigError, formatPath, type ConfigProblem } from './errors.js';
-import { CLIENT_METADATA_KEYS, configSchema, type ParsedConfig } from './schema.js';
+import { bcryptHashOf, CLIENT_METADATA_KEYS, configSchema, type ParsedConfig } from './schema.js';
 import { durationRangeProblem, parseDuration } from './duration.js';
 import { knownKeysAt, suggest } from './suggest.js';
 
@@ -153,8 +153,12 @@ export function parseConfig(text: string, source = 'config', env: Env = process.
   });
 
   const staticPasswords = parsed.data.staticPasswords.map((entry, index): StaticPasswordConfig => {
-    const hash = entry.hash ?? readEnv(env, entry.hashFromEnv, `staticPasswords[${index}].hashFromEnv`, problems) ?? '';
-    return { ...entry, email: entry.email.toLowerCase(), hash };
+    const fromEnv = entry.hash === undefined ? readEnv(env, entry.hashFromEnv, `staticPasswords[${index}].hashFromEnv`, problems) : undefined;
+    const hash = bcryptHashOf(entry.hash ?? fromEnv ?? '');
+    if (hash === undefined && fromEnv) {
+      problems.push({ path: `staticPasswords[${index}].hashFromEnv`, message: `environment variable ${entry.hashFromEnv} does not hold a bcrypt hash (nor the base64 of one)` });
+    }
+    return { ...entry, email: entry.email.toLowerCase(), hash: hash ?? '' };
   });
 
   const rotationText = parsed.data.signer.config.keysRotationPeriod ?? parsed.data.expiry.signingKeys ?? '6h';

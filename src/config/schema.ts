@@ -201,7 +201,20 @@ const staticClientSchema = z
     }
   });
 
-const bcryptHash = z.string().regex(/^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/, { message: 'not a bcrypt hash' });
+const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+
+/**
+ * A bcrypt hash as Dex takes it (server/config.go): the hash itself, or, for backwards compatibility,
+ * its standard base64 encoding. Returns the bcrypt form, or undefined if the value is neither.
+ */
+export function bcryptHashOf(value: string): string | undefined {
+  if (BCRYPT.test(value)) return value;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return undefined;
+  const decoded = Buffer.from(value, 'base64').toString('latin1');
+  return BCRYPT.test(decoded) ? decoded : undefined;
+}
+
+const bcryptHash = z.string().refine((value) => bcryptHashOf(value) !== undefined, { message: 'not a bcrypt hash (nor the base64 of one)' });
 
 const staticPasswordSchema = z
   .strictObject({

@@ -88,7 +88,22 @@ describe('config loading', () => {
 
   it('refuses a static password whose hash is not bcrypt', () => {
     const text = `${base}staticPasswords:\n- email: admin@example.com\n  hash: plaintext\n  username: admin\n  userID: "1"\n`;
-    expect(problemsOf(text)).toEqual(['staticPasswords[0].hash: not a bcrypt hash @10']);
+    expect(problemsOf(text)).toEqual(['staticPasswords[0].hash: not a bcrypt hash (nor the base64 of one) @10']);
+    // Base64 that does not decode to a bcrypt hash is refused the same way.
+    const notBcrypt = Buffer.from('$2a$10$short').toString('base64');
+    expect(problemsOf(text.replace('plaintext', notBcrypt))).toEqual(['staticPasswords[0].hash: not a bcrypt hash (nor the base64 of one) @10']);
+  });
+
+  it("takes Dex's base64-encoded bcrypt hashes, in hash and in hashFromEnv, as the bcrypt hash itself", () => {
+    const bcrypt = '$2a$10$2b2cU8CPhOTaGrs1HRQuAueS7JTT5ZHsHSzYiFPm1leZck7Mc8T4W';
+    const encoded = Buffer.from(bcrypt).toString('base64');
+    const entry = (hashLine: string) => `${base}staticPasswords:\n- email: admin@example.com\n  ${hashLine}\n  username: admin\n  userID: "1"\n`;
+    expect(parseConfig(entry(`hash: "${encoded}"`), 'test.yaml', {}).staticPasswords[0]!.hash).toBe(bcrypt);
+    expect(parseConfig(entry('hashFromEnv: ADMIN_HASH'), 'test.yaml', { ADMIN_HASH: encoded }).staticPasswords[0]!.hash).toBe(bcrypt);
+    expect(parseConfig(entry('hashFromEnv: ADMIN_HASH'), 'test.yaml', { ADMIN_HASH: bcrypt }).staticPasswords[0]!.hash).toBe(bcrypt);
+    expect(problemsOf(entry('hashFromEnv: ADMIN_HASH'), { ADMIN_HASH: 'plaintext' })).toEqual([
+      'staticPasswords[0].hashFromEnv: environment variable ADMIN_HASH does not hold a bcrypt hash (nor the base64 of one)',
+    ]);
   });
 
   it('refuses an unknown connector type with the known ones', () => {

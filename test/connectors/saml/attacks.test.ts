@@ -57,11 +57,6 @@ describe('saml attack corpus', () => {
     await refused(login.post(login.response(login.assertion())), 'invalid_response', /the SAML response is not signed/);
   });
 
-  it('refuses an unsigned assertion inside a signed response', async () => {
-    const login = await start();
-    const xml = signRoot(login.response(login.assertion()), idpKey);
-    await refused(login.post(xml), 'invalid_response', /the assertion is not signed \(a signed Response/);
-  });
 
   it('refuses a tampered attribute (email changed after signing)', async () => {
     const login = await start();
@@ -205,9 +200,118 @@ describe('saml attack corpus', () => {
     await refused(login.post(login.signed()), 'invalid_response', /not a SAML 2.0 Response/);
   });
 
+  it('refuses a document nested thousands of levels deep, at once and with the limit named (no stack overflow)', async () => {
+    const login = await start();
+    const depth = 20_000;
+    const bomb = `${'<x>'.repeat(depth)}${'</x>'.repeat(depth)}`;
+    const xml = login.response(login.signed({ attributes: { ...ATTRIBUTES, name: ['Alice'] } })).replace('<samlp:Status>', `<samlp:Extensions>${bomb}</samlp:Extensions><samlp:Status>`);
+    await refused(login.post(xml), 'invalid_response', /nested more than 64 elements deep/);
+  });
+
+  it('refuses a response with a huge number of attributes or values', async () => {
+    const login = await start();
+    // 10,500 values (21,000 nodes) still fit in the 512 KiB size limit.
+    const values = Array.from({ length: 10_500 }, () => 'v');
+    const xml = login.response(login.signed({ attributes: { ...ATTRIBUTES, junk: values } }));
+    expect(xml.length).toBeLessThan(512 * 1024);
+    await refused(login.post(xml), 'invalid_response', /more than 20000 XML nodes and attributes/);
+    const elements = await start();
+    const flat = elements.response(elements.signed()).replace('<samlp:Status>', `<samlp:Extensions>${'<a/>'.repeat(25_000)}</samlp:Extensions><samlp:Status>`);
+    await refused(elements.post(flat), 'invalid_response', /more than 20000 XML nodes and attributes/);
+  });
+
+  it('refuses an element carrying a huge number of XML attributes', async () => {
+    const login = await start();
+    const attributes = Array.from({ length: 25_000 }, (_, i) => `a${i}=""`).join(' ');
+    const xml = login.response(login.signed()).replace('<samlp:Status>', `<samlp:Extensions><x ${attributes}/></samlp:Extensions><samlp:Status>`);
+    expect(xml.length).toBeLessThan(512 * 1024);
+    await refused(login.post(xml), 'invalid_response', /more than 20000 XML nodes and attributes/);
+  });
+
   it('reports an IdP error status as an upstream error', async () => {
     const login = await start();
     const xml = responseXml({ destination: ACS, inResponseTo: login.requestId, status: 'urn:oasis:names:tc:SAML:2.0:status:Responder', body: '' });
     await refused(login.post(xml), 'upstream_error', /identity provider reported Responder/);
+  });
+});
+
+// A signed Response around an unsigned assertion (Keycloak's default; Dex accepts it): the Response's
+// enveloped signature is what vouches for the assertion, and every wrapping defense still holds.
+describe('saml: assertions vouched for by the Response signature only', () => {
+  it('accepts the genuine case, reading the identity from the signed Response', async () => {
+    const login = await start();
+    const identity = await login.post(signRoot(login.response(login.assertion()), idpKey));
+    expect({ userId: identity.userId, email: identity.email, groups: identity.groups }).toEqual({ userId: 'alice-persistent-id', email: 'alice@example.com', groups: ['devs'] });
+  });
+
+  it('accepts a signed Response around a signed assertion, and refuses it when the Response signature is broken', async () => {
+    const login = await start();
+    expect((await login.post(signRoot(login.response(login.signed()), idpKey))).email).toBe('alice@example.com');
+    const other = await start();
+    // The assertion keeps its valid signature; the Response's own signature no longer matches.
+    const broken = signRoot(other.response(other.signed()), idpKey).replace(/(<samlp:Response[^>]*IssueInstant=")[^"]+/, '$12001-01-01T00:00:00.000Z');
+    await refused(other.post(broken), 'invalid_response', /Response signature is not valid/);
+  });
+
+  it('refuses an attribute changed after the Response was signed', async () => {
+    const login = await start();
+    const xml = signRoot(login.response(login.assertion()), idpKey).replace('alice@example.com', 'mallory@example.com');
+    await refused(login.post(xml), 'invalid_response', /Response signature is not valid/);
+  });
+
+  it('refuses a Response signed by an untrusted key (with and without its certificate)', async () => {
+    const login = await start();
+    await refused(login.post(signRoot(login.response(login.assertion()), attackerKey)), 'invalid_response', /certificate that is not trusted/);
+    const other = await start();
+    await refused(other.post(signRoot(other.response(other.assertion()), attackerKey, { keyInfo: false })), 'invalid_response', /Response signature is not valid/);
+  });
+
+  it('refuses a forged assertion added beside the one the Response signature covers', async () => {
+    const login = await start();
+    const signed = signRoot(login.response(login.assertion()), idpKey);
+    const forged = login.assertion({ nameId: 'admin', attributes: { ...ATTRIBUTES, groups: ['admins'] } });
+    await refused(login.post(signed.replace('</samlp:Response>', `${forged}</samlp:Response>`)), 'invalid_response', /carries 2 assertions/);
+  });
+
+  it('refuses a genuine signed Response wrapped inside a forged one', async () => {
+    const login = await start();
+    const genuine = signRoot(login.response(login.assertion()), idpKey);
+    const forged = login.assertion({ nameId: 'admin' });
+    const outer = login.response(`<samlp:Extensions>${genuine}</samlp:Extensions>${forged}`);
+    await refused(login.post(outer), 'invalid_response', /carries 2 assertions/);
+  });
+
+  it('refuses a forged Response that carries a copy of a genuine Response signature', async () => {
+    const login = await start();
+    const genuine = signRoot(login.response(login.assertion()), idpKey);
+    const signature = /<(ds:)?Signature[\s\S]*<\/(ds:)?Signature>/.exec(genuine)![0];
+    const forged = login.response(login.assertion({ nameId: 'admin' })).replace('</saml:Issuer>', `</saml:Issuer>${signature}`);
+    await refused(login.post(forged), 'invalid_response', /signature wrapping|Response signature is not valid/);
+  });
+
+  it('refuses a Response-level signature that points at the unsigned assertion instead of the Response', async () => {
+    const login = await start();
+    const assertion = login.assertion({ id: '_inner' });
+    const signedAssertion = signRoot(assertion, idpKey);
+    // Move the assertion's signature up to be the Response's child: it now covers another element than its parent.
+    const signature = /<(ds:)?Signature[\s\S]*<\/(ds:)?Signature>/.exec(signedAssertion)![0];
+    const xml = login.response(assertion).replace('</saml:Issuer>', `</saml:Issuer>${signature}`);
+    await refused(login.post(xml), 'invalid_response', /does not cover the element that carries it \(signature wrapping\)/);
+  });
+
+  it('refuses a SHA-1 Response signature by default', async () => {
+    const login = await start();
+    await refused(login.post(signRoot(login.response(login.assertion()), idpKey, { sha1: true })), 'invalid_response', /signed with SHA-1/);
+  });
+
+  it('still checks Destination, Recipient, Audience and InResponseTo in this mode', async () => {
+    const a = await start();
+    await refused(a.post(signRoot(a.response(a.assertion(), { destination: 'https://other-sp.test/acs' }), idpKey)), 'invalid_response', /wrong Destination/);
+    const b = await start();
+    await refused(b.post(signRoot(b.response(b.assertion({ recipient: 'https://other-sp.test/acs' })), idpKey)), 'invalid_response', /wrong Recipient/);
+    const c = await start();
+    await refused(c.post(signRoot(c.response(c.assertion({ audience: 'https://other-sp.test' })), idpKey)), 'invalid_response', /wrong Audience/);
+    const d = await start();
+    await refused(d.post(signRoot(d.response(d.assertion({ inResponseTo: '_never-sent' }), { inResponseTo: '_never-sent' }), idpKey)), 'invalid_response', /InResponseTo names no pending login request/);
   });
 });

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runSessionsCommand } from './admin/sessions.js';
+import { runKeysCommand } from './admin/storage-key.js';
 import { runValidateCommand } from './admin/validate/cli.js';
 import { runAuthzCommand } from './authz/cli.js';
 import { ConfigError } from './config/errors.js';
@@ -27,6 +28,7 @@ Commands:
                           text, json or sarif (idgate validate --help)
   authz check FILE...     Istio's validation rules only, as the filter loads policies (no KIA/IDG checks)
   sessions list|revoke    list or revoke a user's sessions (idgate sessions --help)
+  keys rotate-storage-key re-seal stored secrets with the first storage.sealing key (idgate keys --help)
   version                 print the version
 `;
 
@@ -54,6 +56,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await runAuthzCommand(rest, io);
       case 'sessions':
         return await runSessionsCommand(rest, io);
+      case 'keys':
+        return await runKeysCommand(rest, io);
       case 'version':
       case '--version':
         io.stdout(`idgate ${version()}\n`);

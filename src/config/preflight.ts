@@ -9,6 +9,7 @@ import { createSecureContext } from 'node:tls';
 import { LineCounter, parseDocument } from 'yaml';
 import { pino } from 'pino';
 import { connectorFactory, type ConnectorStore } from '../connector.js';
+import { loadSealingKeys } from '../storage/sealing.js';
 import { formatPath, type ConfigProblem } from './errors.js';
 import { locator, type Config } from './load.js';
 
@@ -39,6 +40,13 @@ export async function preflightConfig(config: Config, options: { connectors?: bo
       if (file) await readOrReport(file, ['storage', 'config', 'ssl', key], report);
     }
   }
+  config.storage.sealing?.keys.forEach((key, index) => {
+    try {
+      loadSealingKeys([key]);
+    } catch (error) {
+      report(['storage', 'sealing', 'keys', index, key.keyFile ? 'keyFile' : 'keyEnv'], (error as Error).message.replace(/^storage\.sealing\.keys\[0\] \([^)]*\)(\.\w+)?: /, ''));
+    }
+  });
   if (options.connectors ?? true) await openEachConnector(config, report);
   return problems;
 }

@@ -32,16 +32,40 @@ const webHeadersSchema = z.strictObject({
 /** Our own: how often expired records are deleted (default 5m, Dex's fixed interval); the first run is shortly after start. */
 const gcInterval = optionalDuration({ positive: true });
 
+/**
+ * Our own: the keys that seal secrets at rest (src/storage/sealing.ts). The first key seals; every key
+ * listed unseals, so a key is rotated by putting a new one first and, once `idgate keys
+ * rotate-storage-key` has re-sealed everything, removing the old one.
+ */
+const sealing = z
+  .strictObject({
+    keys: z
+      .array(
+        z
+          .strictObject({
+            id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be 1-64 letters, digits, ".", "_" or "-"' }),
+            keyFile: z.string().min(1).optional(),
+            keyEnv: z.string().min(1).optional(),
+          })
+          .refine((key) => (key.keyFile === undefined) !== (key.keyEnv === undefined), { message: 'set exactly one of keyFile and keyEnv' }),
+      )
+      .min(1, { message: 'must list at least one key' })
+      .refine((keys) => new Set(keys.map((key) => key.id)).size === keys.length, { message: 'key ids must be unique' }),
+  })
+  .optional();
+
 const storageSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('memory'), config: z.strictObject({}).optional(), gcInterval }),
+  z.strictObject({ type: z.literal('memory'), config: z.strictObject({}).optional(), gcInterval, sealing }),
   z.strictObject({
     type: z.literal('sqlite3'),
     gcInterval,
+    sealing,
     config: z.strictObject({ file: z.string().min(1, { message: 'must name a file' }) }),
   }),
   z.strictObject({
     type: z.literal('postgres'),
     gcInterval,
+    sealing,
     config: z.strictObject({
       /** A libpq connection string; the separate keys below override its parts. */
       connectionString: z.string().optional(),

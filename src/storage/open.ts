@@ -6,6 +6,7 @@ import type { ParsedConfig } from '../config/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import { createMemoryBackend } from './memory.js';
 import { createStorage } from './records.js';
+import { createSealer, loadSealingKeys, type Sealer } from './sealing.js';
 import { createSqliteBackend } from './sqlite.js';
 import type { EpochMs, RecordBackend, Storage } from './storage.js';
 
@@ -14,9 +15,16 @@ export type StorageConfig = ParsedConfig['storage'];
 export interface OpenStorageOptions {
   now?: () => EpochMs;
   logger?: Logger;
+  /** Where keyEnv keys are read from; process.env by default. */
+  env?: Record<string, string | undefined>;
 }
 
-async function openBackend(config: StorageConfig, logger: Logger | undefined): Promise<RecordBackend> {
+/** The sealer storage.sealing configures, or undefined when sealing is off. Throws SealingError naming a bad key. */
+export function sealerFor(config: StorageConfig, env: Record<string, string | undefined> = process.env): Sealer | undefined {
+  return config.sealing ? createSealer(loadSealingKeys(config.sealing.keys, env)) : undefined;
+}
+
+export async function openBackend(config: StorageConfig, logger: Logger | undefined): Promise<RecordBackend> {
   switch (config.type) {
     case 'memory':
       return createMemoryBackend();
@@ -31,9 +39,13 @@ async function openBackend(config: StorageConfig, logger: Logger | undefined): P
 
 /** The typed storage for `config`, migrated and ready; throws StorageUnavailableError if it cannot be opened. */
 export async function openStorage(config: StorageConfig, options: OpenStorageOptions = {}): Promise<Storage> {
+  const sealer = sealerFor(config, options.env);
   const backend = await openBackend(config, options.logger);
-  options.logger?.debug({ storage: config.type }, 'storage opened');
-  return createStorage(backend, options.now ? { now: options.now } : {});
+  options.logger?.debug({ storage: config.type, sealedWith: sealer?.writeKeyId }, 'storage opened');
+  if (!sealer && config.type !== 'memory') {
+    options.logger?.warn({ storage: config.type }, 'storage.sealing is not configured: signing keys and upstream tokens are stored unencrypted (docs/storage.md#sealing)');
+  }
+  return createStorage(backend, { ...(options.now ? { now: options.now } : {}), ...(sealer ? { sealer } : {}) });
 }
 
 export interface GarbageCollectionOptions {

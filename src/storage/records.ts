@@ -3,6 +3,7 @@
  * uses: (de)serialisation, expiry and index columns, compare-and-swap updates with bounded retries,
  * atomic take, the used-ID cache, and the read-only rule for records marked `static`.
  */
+import { needsResealing, sealFields, SEALED_FIELDS, unsealFields, type Sealer } from './sealing.js';
 import {
   AlreadyExistsError, NotFoundError, RECORD_KINDS, StorageError,
   type Collection, type EpochMs, type RawRecord, type RecordBackend, type RecordKind, type Storage,
@@ -13,6 +14,8 @@ export interface CreateStorageOptions {
   now?: () => EpochMs;
   /** How many compare-and-swap attempts `update` makes before it gives up with StorageError('conflict'). */
   maxUpdateAttempts?: number;
+  /** Seals the secret fields of records at rest (storage.sealing); without it they are stored as they are. */
+  sealer?: Sealer;
 }
 
 const DEFAULT_MAX_UPDATE_ATTEMPTS = 100;
@@ -67,14 +70,15 @@ function createCollection<T extends { id: string }>(
   backend: RecordBackend,
   now: () => EpochMs,
   maxUpdateAttempts: number,
+  sealer: Sealer | undefined,
 ): Collection<T> {
-  const decode = (row: RawRecord): T => JSON.parse(row.data) as T;
+  const decode = (row: RawRecord): T => unsealFields(kind, JSON.parse(row.data) as T, sealer);
   const encode = (record: T, version: number): RawRecord => ({
     id: record.id,
     version,
     indexKey: indexKeyOf(kind, record),
     expiresAt: expiresAtOf(record),
-    data: JSON.stringify(record),
+    data: JSON.stringify(sealFields(kind, record, sealer)),
   });
 
   async function refuseStatic(id: string): Promise<void> {
@@ -129,7 +133,7 @@ function createCollection<T extends { id: string }>(
 export function createStorage(backend: RecordBackend, options: CreateStorageOptions = {}): Storage {
   const now = options.now ?? Date.now;
   const attempts = options.maxUpdateAttempts ?? DEFAULT_MAX_UPDATE_ATTEMPTS;
-  const collection = <T extends { id: string }>(kind: RecordKind) => createCollection<T>(kind, backend, now, attempts);
+  const collection = <T extends { id: string }>(kind: RecordKind) => createCollection<T>(kind, backend, now, attempts, options.sealer);
   const usedIds = collection<{ id: string; expiresAt: EpochMs }>('usedIds');
 
   return {
@@ -167,3 +171,28 @@ export function createStorage(backend: RecordBackend, options: CreateStorageOpti
     close: () => backend.close(),
   };
 }
+
+/**
+ * Re-seals, with the sealer's writing key, every live record whose secret fields are in clear or sealed
+ * by an older key (compare-and-swap per record: a concurrent write wins and is already sealed with some
+ * configured key, so the record is looked at again). Returns how many records of each kind were changed.
+ */
+export async function resealRecords(backend: RecordBackend, sealer: Sealer, now: () => EpochMs = Date.now): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const kind of Object.keys(SEALED_FIELDS) as RecordKind[]) {
+    counts[kind] = 0;
+    for (const listed of await backend.list(kind, undefined, now())) {
+      for (let row: RawRecord | undefined = listed; row; row = await backend.get(kind, row.id, now())) {
+        const stored = JSON.parse(row.data) as { id: string };
+        if (!needsResealing(kind, stored, sealer)) break;
+        const data = JSON.stringify(sealFields(kind, unsealFields(kind, stored, sealer), sealer));
+        if (await backend.replace(kind, { ...row, version: row.version + 1, data }, row.version)) {
+          counts[kind] += 1;
+          break;
+        }
+      }
+    }
+  }
+  return counts;
+}
+

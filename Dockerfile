@@ -1,5 +1,6 @@
 # idgate container image: build with the full toolchain, run on a slim Node 24 as a non-root user.
 # docker build -t idgate . && docker run -p 5556:5556 -v idgate-data:/var/lib/idgate idgate
+# Kubernetes manifests and the Helm chart that run it: deploy/ (docs/deploy.md).
 
 FROM node:24-slim AS build
 WORKDIR /src
@@ -16,18 +17,26 @@ RUN npm run build && npm prune --omit=dev
 FROM node:24-slim
 ENV NODE_ENV=production
 WORKDIR /app
-RUN groupadd --system idgate && useradd --system --gid idgate --home-dir /var/lib/idgate idgate \
- && mkdir -p /var/lib/idgate /etc/idgate && chown idgate:idgate /var/lib/idgate
+# A numeric user and group, so that Kubernetes' runAsNonRoot can verify the image (deploy/ runs it as
+# runAsUser/runAsGroup 10001 too).
+RUN groupadd --system --gid 10001 idgate \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/idgate idgate \
+ && mkdir -p /var/lib/idgate /etc/idgate && chown 10001:10001 /var/lib/idgate
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/proto ./proto
 COPY package.json ./
 COPY bin ./bin
 COPY config/docker.yaml /etc/idgate/config.yaml
-USER idgate
+COPY config/policies/istio /etc/idgate/policies
+USER 10001:10001
 VOLUME ["/etc/idgate", "/var/lib/idgate"]
-EXPOSE 5556 5558
-HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:5558/healthz/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# config/docker.yaml's listeners: issuer (web.http), telemetry/admin (telemetry.http), the filter's
+# gRPC ext_authz (filter.grpc) and HTTP ext_authz / auth_request / ForwardAuth (filter.http).
+EXPOSE 5556 5558 9191 9192
+# `idgate health` asks /healthz/ready at the telemetry address the config names; run with another
+# config, pass the same --config here.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "/app/bin/idgate.js", "health", "--config", "/etc/idgate/config.yaml"]
 ENTRYPOINT ["node", "/app/bin/idgate.js"]
 CMD ["serve", "--config", "/etc/idgate/config.yaml"]

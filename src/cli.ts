@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { runHealthCommand } from './admin/health.js';
 import { runSessionsCommand } from './admin/sessions.js';
 import { runKeysCommand } from './admin/storage-key.js';
 import { runValidateCommand } from './admin/validate/cli.js';
@@ -28,6 +29,7 @@ Commands:
                           text, json or sarif (idgate validate --help)
   authz check FILE...     Istio's validation rules only, as the filter loads policies (no KIA/IDG checks)
   sessions list|revoke    list or revoke a user's sessions (idgate sessions --help)
+  health --config FILE    ask the running idgate's telemetry listener whether it is ready; exit 0 or 1
   keys rotate-storage-key re-seal stored secrets with the first storage.sealing key (idgate keys --help)
   version                 print the version
 `;
@@ -56,6 +58,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await runAuthzCommand(rest, io);
       case 'sessions':
         return await runSessionsCommand(rest, io);
+      case 'health':
+        return await runHealthCommand(rest, io);
       case 'keys':
         return await runKeysCommand(rest, io);
       case 'version':

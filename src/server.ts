@@ -15,6 +15,7 @@ import { startFilterRevocations } from './authz/revocations.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
 import { buildIssuer, type Issuer } from './issuer.js';
+import { splitAddress } from './config/listen-address.js';
 import { startGarbageCollection } from './storage/open.js';
 import { TLS_VERSIONS } from './config/schema.js';
 import { createIssuerMetrics } from './telemetry/metrics.js';
@@ -259,12 +260,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-export function splitAddress(address: string): { host: string; port: number } {
-  const index = address.lastIndexOf(':');
-  const host = address.slice(0, index).replace(/^\[|\]$/g, '') || '0.0.0.0';
-  return { host, port: Number(address.slice(index + 1)) };
 }
 
 function listen(server: http.Server | https.Server, address: string): Promise<string> {

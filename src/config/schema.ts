@@ -274,6 +274,12 @@ const signerSchema = z.strictObject({
     .prefault({}),
 });
 
+/** True for an address only this host can reach (127.0.0.0/8, [::1], localhost); ":5557" listens everywhere. */
+export function isLoopbackAddress(address: string): boolean {
+  const host = LISTEN_ADDRESS.exec(address)?.[1] ?? '';
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 const loggerSchema = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   format: z.enum(['json', 'text']).default('json'),

@@ -6,7 +6,7 @@
  * counted with its trigger; a rescan that finds nothing changed is neither.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Counter, Registry } from 'prom-client';
@@ -16,6 +16,8 @@ import { loadPolicyFiles } from '../../src/authz/policy/load.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startServer } from '../../src/server.js';
 import { createLogger, silentLogger } from '../../src/telemetry/logger.js';
+import { writeConfigMapVolume } from '../helpers/configmap-volume.js';
+import { until } from '../helpers/until.js';
 import { startFilterFixture, type FilterFixture } from './helpers/filter-fixture.js';
 import { httpCheck } from './helpers/http-client.js';
 import { freePort } from './helpers/nginx.js';
@@ -28,17 +30,6 @@ const INVALID = allow('/v{id}'); // an invalid path template
 async function decide(filter: RunningFilter, path: string): Promise<string> {
   const result = await filter.check({ transport: 'grpc', requestId: 'r', method: 'GET', host: 'app.example.com', path, scheme: 'http', headers: {} });
   return `${result.status} ${result.reason}${result.policy ? ` ${result.policy}` : ''}`;
-}
-
-/** Polls until `probe` returns `expected`; fails with the last value after the deadline (no timing asserted). */
-async function until<T>(probe: () => Promise<T>, expected: T, deadlineMs = 15_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  let last = await probe();
-  while (last !== expected && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    last = await probe();
-  }
-  expect(last).toBe(expected);
 }
 
 async function reloads(registry: Registry, trigger: string, result: string): Promise<number> {
@@ -60,24 +51,6 @@ async function replaceAtomically(file: string, text: string): Promise<void> {
   await rename(temp, file);
 }
 
-/**
- * What kubelet's atomic writer does for a ConfigMap volume: the files go to a new `..<timestamp>` dir,
- * `..data_tmp` is pointed at it and renamed over `..data`, each key gets a top-level symlink into
- * `..data`, and the old timestamped dir is removed.
- */
-let generation = 0;
-async function writeConfigMap(dir: string, files: Record<string, string>): Promise<void> {
-  generation += 1;
-  const stamp = `..2026_12_01_10_00_${String(generation).padStart(2, '0')}.123456789`;
-  await mkdir(join(dir, stamp));
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, stamp, name), text);
-  const previous = await readlink(join(dir, '..data')).catch(() => undefined);
-  await symlink(stamp, join(dir, '..data_tmp'));
-  await rename(join(dir, '..data_tmp'), join(dir, '..data'));
-  for (const name of Object.keys(files)) await symlink(join('..data', name), join(dir, name)).catch(() => undefined);
-  if (previous) await rm(join(dir, previous), { recursive: true });
-}
-
 const temps: string[] = [];
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'idgate-reload-'));
@@ -91,7 +64,7 @@ afterAll(async () => {
 describe('loading a ConfigMap volume', () => {
   it('reads each key once, through its top-level symlink, and skips ..data, ..<timestamp> and dot files', async () => {
     const dir = await tempDir();
-    await writeConfigMap(dir, { 'web.yaml': allow('/web'), 'shop.yaml': allow('/shop', 'shop') });
+    await writeConfigMapVolume(dir, { 'web.yaml': allow('/web'), 'shop.yaml': allow('/shop', 'shop') });
     await writeFile(join(dir, '.web.yaml.swp'), 'not: [yaml'); // an editor's swap file
     await symlink('.', join(dir, 'loop')); // a symlink loop is walked once
     const loaded = await loadPolicyFiles([dir], { rootNamespace: 'istio-system' });
@@ -136,11 +109,11 @@ describe('hot reload', () => {
 
   it('follows ConfigMap updates (the ..data symlink swapped), again and again', async () => {
     const dir = await tempDir();
-    await writeConfigMap(dir, { 'web.yaml': allow('/v1') });
+    await writeConfigMapVolume(dir, { 'web.yaml': allow('/v1') });
     fixture = await startFilterFixture({}, watching([dir]));
     expect(await decide(fixture.filter, '/v1')).toBe('200 allowed default/web');
     for (const version of [2, 3, 4]) {
-      await writeConfigMap(dir, { 'web.yaml': allow(`/v${version}`) });
+      await writeConfigMapVolume(dir, { 'web.yaml': allow(`/v${version}`) });
       await until(() => decide(fixture!.filter, `/v${version}`), '200 allowed default/web');
       expect(await decide(fixture.filter, `/v${version - 1}`)).toBe('403 no_allow_match');
     }

@@ -101,6 +101,12 @@ async function strictnessCases(): Promise<StrictnessCase[]> {
     { name: 'crit holding a non-string', token: await signRaw(key, { ...header, crit: [7] }, claims()), code: 'ERR_JWT_CRIT' },
     { name: 'crit naming a standard header', token: await signRaw(key, { ...header, crit: ['kid'] }, claims()), code: 'ERR_JWT_CRIT' },
     { name: 'crit: null', token: await signRaw(key, { ...header, crit: null }, claims()), code: 'ERR_JWT_CRIT' },
+    // RFC 8725 §3.11: other JWTs the issuer signs must not pass as bearer tokens.
+    { name: 'a signed introspection answer (typ token-introspection+jwt)', token: await signRaw(key, { ...header, typ: 'token-introspection+jwt' }, claims()), code: 'ERR_JWT_TYPE' },
+    { name: 'a logout token (typ logout+jwt)', token: await signRaw(key, { ...header, typ: 'logout+jwt' }, claims()), code: 'ERR_JWT_TYPE' },
+    { name: 'a DPoP proof (typ dpop+jwt)', token: await signRaw(key, { ...header, typ: 'dpop+jwt' }, claims()), code: 'ERR_JWT_TYPE' },
+    { name: 'a security event token (typ application/secevent+jwt)', token: await signRaw(key, { ...header, typ: 'application/secevent+jwt' }, claims()), code: 'ERR_JWT_TYPE' },
+    { name: 'a typ that is not a string', token: await signRaw(key, { ...header, typ: 7 }, claims()), code: 'ERR_JWT_TYPE' },
     { name: '"!" appended to the signature', original: valid, token: `${valid}!`, code: 'ERR_JWT_MALFORMED' },
     { name: '"!" inside the payload', original: valid, token: replacePart(valid, 1, `${p.slice(0, 4)}!${p.slice(4)}`), code: 'ERR_JWT_MALFORMED' },
     { name: '"!" inside the header', original: valid, token: replacePart(valid, 0, `${h.slice(0, 4)}!${h.slice(4)}`), code: 'ERR_JWT_MALFORMED' },

@@ -8,6 +8,7 @@ export type JwtErrorCode =
   | 'ERR_JWT_MALFORMED'
   | 'ERR_JWT_TOO_LARGE'
   | 'ERR_JWT_CRIT'
+  | 'ERR_JWT_TYPE'
   | 'ERR_JWT_ALG_NOT_ALLOWED'
   | 'ERR_JWT_ISSUER_NOT_CONFIGURED'
   | 'ERR_JWT_EXPIRED'
@@ -22,6 +23,7 @@ const MESSAGES: Record<JwtErrorCode, string> = {
   // idgate's own rules (see parse-token.ts), so idgate's own wording.
   ERR_JWT_TOO_LARGE: 'Jwt is larger than 60 KiB',
   ERR_JWT_CRIT: 'Jwt header has a crit parameter: no JWS extension is supported',
+  ERR_JWT_TYPE: 'Jwt header typ names a token that is not an access token',
   ERR_JWT_ALG_NOT_ALLOWED: 'Jwt header has an algorithm that is not allowed',
   ERR_JWT_ISSUER_NOT_CONFIGURED: 'Jwt issuer is not configured',
   ERR_JWT_EXPIRED: 'Jwt is expired',

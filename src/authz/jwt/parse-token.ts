@@ -1,7 +1,9 @@
 /**
  * Reads a JWS compact serialization strictly, before any key is looked at: at most 60 KiB, three
  * non-empty parts, each the canonical unpadded base64url of its bytes, a JSON-object header and
- * payload, and no `crit` header (idgate understands no JWS extension, RFC 7515 §4.1.11).
+ * payload, no `crit` header (idgate understands no JWS extension, RFC 7515 §4.1.11), and no explicit
+ * type of another kind of JWT (RFC 8725 §3.11): a signed introspection answer, a logout token, a DPoP
+ * proof or a security event carries the issuer's signature too, and must never pass as a bearer token.
  */
 import type { JWTPayload } from 'jose';
 import { JwtError } from './jwt-error.js';
@@ -27,6 +29,14 @@ export interface ParsedToken {
   signature: Buffer;
 }
 
+/**
+ * `typ` values a bearer token may carry: none, `JWT` (ID tokens and most issuers' access tokens, which
+ * Istio accepts) and RFC 9068's `at+jwt` (with or without the `application/` prefix, compared without
+ * case, RFC 7515 §4.1.9). Any other explicit type (`token-introspection+jwt`, `logout+jwt`,
+ * `dpop+jwt`, `secevent+jwt`...) names a JWT that is not an access token.
+ */
+const BEARER_TYPES: ReadonlySet<string> = new Set(['jwt', 'at+jwt', 'application/jwt', 'application/at+jwt']);
+
 /** Refuses a token over MAX_TOKEN_LENGTH: the first check, before the cache or any decoding. */
 export function checkTokenSize(token: string): void {
   if (token.length > MAX_TOKEN_LENGTH) throw new JwtError('ERR_JWT_TOO_LARGE');
@@ -41,6 +51,7 @@ export function parseToken(token: string): ParsedToken {
   // Any crit is refused, well-formed or not: a list of names idgate does not implement, or a value
   // RFC 7515 forbids (not a non-empty array of strings, or naming a header the RFC defines).
   if (Object.hasOwn(header, 'crit')) throw new JwtError('ERR_JWT_CRIT');
+  if (header.typ !== undefined && (typeof header.typ !== 'string' || !BEARER_TYPES.has(header.typ.toLowerCase()))) throw new JwtError('ERR_JWT_TYPE');
   const payload = decodeJsonObject(token.slice(first + 1, second)) as JWTPayload;
   return { header, payload, signingInput: token.slice(0, second), signature: decodeBase64url(token.slice(second + 1)) };
 }

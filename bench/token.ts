@@ -1,15 +1,17 @@
-// Token endpoint throughput (npm run bench:token): the authorization_code and refresh_token grants and
-// /keys through the real HTTP endpoint (koa + mountTokenRoutes, memory storage, client in the same
-// process), each next to raw jose signing with the same key in the same run, printed as ratios.
-// Every grant signs two JWTs (access token + ID token), so half the raw sign rate is its ceiling;
-// /keys is compared with the HTTP floor (a 404 through the same stack).
-import { importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
+// Token endpoint throughput (npm run bench:token): the authorization_code, refresh_token,
+// client_credentials and token exchange grants and /keys through the real HTTP endpoint (koa +
+// mountTokenRoutes, memory storage, client in the same process), each next to raw jose signing (and
+// verifying) with the same key in the same run, printed as ratios. A login grant signs two JWTs (access
+// token + ID token), so half the raw sign rate is its ceiling; client_credentials signs one; a token
+// exchange verifies one and signs one; /keys is compared with the HTTP floor (a 404 through the same stack).
+import { importJWK, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { availableParallelism } from 'node:os';
 import type { SigningAlgorithm } from '../src/keys/generate.js';
 import { basic, startTestServer, type TestServer } from '../test/oidc/harness.js';
 
 const CONCURRENCY = 16;
-const GRANTS = 600;
+/** Requests per grant measure; BENCH_GRANTS shortens a run. */
+const GRANTS = Number(process.env.BENCH_GRANTS ?? 600);
 const KEYS_REQUESTS = 2000;
 const SIGNS = 600;
 
@@ -18,12 +20,26 @@ interface Measure {
   perSecond: number;
 }
 
-async function timed(name: string, count: number, run: (index: number) => Promise<void>, concurrency = CONCURRENCY): Promise<Measure> {
+interface Results {
+  rawSign: Measure;
+  rawVerify: Measure;
+  code: Measure;
+  refresh: Measure;
+  clientCredentials: Measure;
+  exchange: Measure;
+  keys: Measure;
+  floor: Measure;
+}
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+/** Runs `count` requests from `concurrency` workers; `run` gets the request's index and its worker's. */
+async function timed(name: string, count: number, run: (index: number, worker: number) => Promise<void>, concurrency = CONCURRENCY): Promise<Measure> {
   let next = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let index = next++; index < count; index = next++) await run(index);
+    Array.from({ length: concurrency }, async (_, worker) => {
+      for (let index = next++; index < count; index = next++) await run(index, worker);
     }),
   );
   return { name, perSecond: count / ((performance.now() - started) / 1000) };
@@ -35,10 +51,12 @@ async function ok(response: Response): Promise<Record<string, string>> {
   return body;
 }
 
-async function benchAlgorithm(algorithm: SigningAlgorithm): Promise<Measure[]> {
+async function benchAlgorithm(algorithm: SigningAlgorithm): Promise<Results> {
   const server: TestServer = await startTestServer({ yaml: `signer: { config: { algorithm: ${algorithm} } }` });
   try {
-    await server.seedClient({ id: 'web', secret: 'web secret' });
+    await server.seedClient({ id: 'web', secret: 'web secret', grantTypes: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE] });
+    await server.seedClient({ id: 'orders', secret: 'orders secret', trustedPeers: ['web'] });
+    await server.seedClient({ id: 'svc', secret: 'svc secret', grantTypes: ['client_credentials'], scopes: ['orders:read'] });
     const auth = { authorization: basic('web', 'web secret') };
     const codes = await Promise.all(Array.from({ length: GRANTS + CONCURRENCY }, () => server.seedCode()));
     const redeem = (index: number) => {
@@ -55,18 +73,36 @@ async function benchAlgorithm(algorithm: SigningAlgorithm): Promise<Measure[]> {
     const rawSign = await timed(`${algorithm} raw jose sign`, SIGNS, async () => {
       await new SignJWT(payload).setProtectedHeader({ alg: algorithm, kid: stored!.signingKey!.kid, typ: 'at+jwt' }).sign(key);
     }, 1);
+    const publicKey = await importJWK(stored!.signingKeyPub as JWK, algorithm);
+    const signed = await new SignJWT(payload).setProtectedHeader({ alg: algorithm, typ: 'at+jwt' }).sign(key);
+    const rawVerify = await timed(`${algorithm} raw jose verify`, SIGNS, async () => {
+      await jwtVerify(signed, publicKey, { currentDate: new Date(1.95e12) });
+    }, 1);
 
     const code = await timed(`${algorithm} authorization_code grant`, GRANTS, async (index) => {
       await ok(await redeem(index));
     });
 
-    // One refresh chain per worker (rotation on), each from its own login.
+    // One refresh chain per worker (rotation on), each from its own login; a worker only ever
+    // presents its own chain's current token, so no two requests race on one family.
     const chains = await Promise.all(codes.slice(GRANTS).map(async (_, index) => (await ok(await redeem(GRANTS + index))).refresh_token!));
-    let worker = 0;
-    const refresh = await timed(`${algorithm} refresh_token grant`, GRANTS, async () => {
-      const slot = worker++ % CONCURRENCY;
-      const body = await ok(await server.post('/token', { grant_type: 'refresh_token', refresh_token: chains[slot]! }, auth));
-      chains[slot] = body.refresh_token!;
+    const refresh = await timed(`${algorithm} refresh_token grant`, GRANTS, async (_index, worker) => {
+      const body = await ok(await server.post('/token', { grant_type: 'refresh_token', refresh_token: chains[worker]! }, auth));
+      chains[worker] = body.refresh_token!;
+    });
+
+    const clientCredentials = await timed(`${algorithm} client_credentials grant`, GRANTS, async () => {
+      await ok(await server.post('/token', { grant_type: 'client_credentials', scope: 'orders:read' }, { authorization: basic('svc', 'svc secret') }));
+    });
+
+    // One user access token, exchanged for the `orders` audience again and again (each exchange
+    // verifies it, checks its revocations in storage and signs a new token).
+    const subject = (await ok(await server.post('/token', { grant_type: 'refresh_token', refresh_token: chains[0]! }, auth)));
+    chains[0] = subject.refresh_token!;
+    const exchange = await timed(`${algorithm} token exchange`, GRANTS, async () => {
+      await ok(await server.post('/token', {
+        grant_type: TOKEN_EXCHANGE, subject_token: subject.access_token!, subject_token_type: 'urn:ietf:params:oauth:token-type:access_token', audience: 'orders',
+      }, auth));
     });
 
     const keys = await timed(`${algorithm} GET /keys`, KEYS_REQUESTS, async () => {
@@ -77,18 +113,23 @@ async function benchAlgorithm(algorithm: SigningAlgorithm): Promise<Measure[]> {
       const response = await fetch(`${server.issuer}/nothing`);
       await response.arrayBuffer();
     });
-    return [rawSign, code, refresh, keys, floor];
+    return { rawSign, rawVerify, code, refresh, clientCredentials, exchange, keys, floor };
   } finally {
     await server.close();
   }
 }
 
-function print(results: Measure[]): void {
-  const [raw, code, refresh, keys, floor] = results as [Measure, Measure, Measure, Measure, Measure];
+function print(results: Results): void {
+  const { rawSign: raw, rawVerify, code, refresh, clientCredentials, exchange, keys, floor } = results;
   const line = (measure: Measure, note: string) => console.log(`  ${measure.name.padEnd(34)} ${measure.perSecond.toFixed(0).padStart(6)}/s   ${note}`);
+  // The rate the cryptography alone would allow a grant: one over the sum of its operations' costs.
+  const ceiling = (signs: number, verifies: number) => 1 / (signs / raw.perSecond + verifies / rawVerify.perSecond);
   console.log('');
   line(raw, '(one signature, serial)');
-  for (const grant of [code, refresh]) line(grant, `${(grant.perSecond / (raw.perSecond / 2)).toFixed(2)} of the 2-signature floor`);
+  line(rawVerify, '(one verification, serial)');
+  for (const grant of [code, refresh]) line(grant, `${(grant.perSecond / ceiling(2, 0)).toFixed(2)} of the 2-signature ceiling`);
+  line(clientCredentials, `${(clientCredentials.perSecond / ceiling(1, 0)).toFixed(2)} of the 1-signature ceiling; ${(clientCredentials.perSecond / refresh.perSecond).toFixed(2)} x refresh_token`);
+  line(exchange, `${(exchange.perSecond / ceiling(1, 1)).toFixed(2)} of the sign+verify ceiling; ${(exchange.perSecond / refresh.perSecond).toFixed(2)} x refresh_token`);
   line(keys, `${(keys.perSecond / floor.perSecond).toFixed(2)} of the HTTP floor; ${(keys.perSecond / raw.perSecond).toFixed(2)} x raw sign`);
   line(floor, 'koa + in-process fetch, no work');
 }

@@ -6,3 +6,8 @@ import './oidc/oidc.js';
 import './mock/index.js';
 import './ldap/ldap.js';
 import './saml/saml.js';
+import './github/index.js';
+import './gitlab/index.js';
+import './google/index.js';
+import './microsoft/index.js';
+import './oauth/index.js';

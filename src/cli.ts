@@ -3,9 +3,10 @@
  * idgate's checks on Istio YAML), authz (explain/check policies), version. `main` returns the exit
  * code; nothing imports this module.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runHealthCommand } from './admin/health.js';
+import { runImportCommand } from './admin/import-dex/cli.js';
+import { runManageCommand } from './admin/manage/cli.js';
 import { runSessionsCommand } from './admin/sessions.js';
 import { runKeysCommand } from './admin/storage-key.js';
 import { runValidateCommand } from './admin/validate/cli.js';
@@ -16,6 +17,7 @@ import { preflightConfig } from './config/preflight.js';
 import { startServer } from './server.js';
 import { createLogger } from './telemetry/logger.js';
 import { startTracing } from './telemetry/tracing.js';
+import { packageVersion } from './version.js';
 
 const USAGE = `Usage: idgate <command> [options]
 
@@ -29,8 +31,12 @@ Commands:
                           text, json or sarif (idgate validate --help)
   authz check FILE...     Istio's validation rules only, as the filter loads policies (no KIA/IDG checks)
   sessions list|revoke    list or revoke a user's sessions (idgate sessions --help)
-  health --config FILE    ask the running idgate's telemetry listener whether it is ready; exit 0 or 1
+  import dex ...          carry a Dex database (clients, passwords, connectors, refresh tokens, keys) into
+                          idgate's storage, users keeping their sub and sessions (idgate import dex --help)
+  clients|passwords|connectors list|create|update|delete
+                          manage what Dex's gRPC API manages, in storage (idgate clients --help)
   keys rotate-storage-key re-seal stored secrets with the first storage.sealing key (idgate keys --help)
+  health --config FILE    ask the running idgate's telemetry listener whether it is ready; exit 0 or 1
   version                 print the version
 `;
 
@@ -58,6 +64,12 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await runAuthzCommand(rest, io);
       case 'sessions':
         return await runSessionsCommand(rest, io);
+      case 'import':
+        return await runImportCommand(rest, io);
+      case 'clients':
+      case 'passwords':
+      case 'connectors':
+        return await runManageCommand(command, rest, io);
       case 'health':
         return await runHealthCommand(rest, io);
       case 'keys':
@@ -147,15 +159,5 @@ async function refuseUnopenable(config: Config, options: { connectors: boolean }
   if (problems.length > 0) throw new ConfigError(config.source, problems);
 }
 
-/** The package version; the module runs from src/ (tsx) or dist/src/ (built), so look upward. */
-function version(): string {
-  for (const relative of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'idgate' && pkg.version) return pkg.version;
-    } catch {
-      // not at this level
-    }
-  }
-  return 'unknown';
-}
+/** The package version (src/version.ts). */
+const version = packageVersion;

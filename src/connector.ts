@@ -20,8 +20,16 @@ export interface Identity {
   email?: string;
   emailVerified?: boolean;
   groups?: string[];
+  /** Claims a connector's claimMappings.extra made (JSON values, docs/claims.md); they go into the tokens as they are. */
+  extra?: Record<string, unknown>;
   /** Opaque per-connector state (upstream refresh token, cached SAML identity); server-side only. */
   connectorData?: Uint8Array;
+  /**
+   * What the upstream said about the person, as it said it (ID token + userinfo claims, directory or
+   * assertion attributes, the provider's user object): the `claims` of the connector's claim
+   * expressions (src/claims/). Read by them only; never stored, logged or put in a token.
+   */
+  claims?: Record<string, unknown>;
 }
 
 /** Username + password, checked by the connector (local password DB, LDAP). */
@@ -68,13 +76,35 @@ export interface RefreshConnector {
   refresh(scopes: Scopes, identity: Identity, signal?: AbortSignal): Promise<Identity>;
 }
 
-export type Connector = (PasswordConnector | CallbackConnector | SAMLConnector) & Partial<RefreshConnector> & {
+/** RFC 8693 token types a connector may be asked to verify (subject_token_type). */
+export type SubjectTokenType = 'urn:ietf:params:oauth:token-type:id_token' | 'urn:ietf:params:oauth:token-type:access_token';
+
+/** What a connector learnt from a verified upstream token. */
+export interface VerifiedSubjectToken {
+  identity: Identity;
+  /** Epoch seconds after which the upstream token is no longer good, when the connector knows. */
+  expiresAt?: number;
+}
+
+/**
+ * Verifies a token the upstream issued and maps it to an Identity as a login would (Dex's
+ * TokenIdentityConnector), for the token exchange grant; throws ConnectorError to refuse it.
+ */
+export interface TokenIdentityConnector {
+  tokenIdentity(subjectTokenType: SubjectTokenType, subjectToken: string, signal?: AbortSignal): Promise<VerifiedSubjectToken>;
+}
+
+export type Connector = (PasswordConnector | CallbackConnector | SAMLConnector) & Partial<RefreshConnector> & Partial<TokenIdentityConnector> & {
   /** Releases sockets, timers. */
   close?(): Promise<void>;
 };
 
 export function canRefresh(connector: Connector): connector is Connector & RefreshConnector {
   return typeof connector.refresh === 'function';
+}
+
+export function canVerifyTokens(connector: Connector): connector is Connector & TokenIdentityConnector {
+  return typeof connector.tokenIdentity === 'function';
 }
 
 /** Storage a connector may need, given to it rather than reached for (SAML request records, replay cache). */
@@ -97,6 +127,11 @@ export interface ConnectorContext {
   now: () => number;
   /** With tracing on (telemetry.tracing): for spans around calls to the upstream. */
   tracing?: Tracing;
+  /**
+   * The upstream claims this connector's claim rules read (docs/claims.md), for a connector that must
+   * ask for attributes by name (LDAP); 'all' when a rule reads `claims` whole. Absent: no rules.
+   */
+  claimNames?: ReadonlySet<string> | 'all';
 }
 
 /** Why a login failed, in words a person can read; `code` is stable for tests and audit. */
@@ -107,6 +142,8 @@ export class ConnectorError extends Error {
       | 'upstream_error'
       | 'invalid_response'
       | 'not_in_allowed_groups'
+      /** The upstream vouched for the person, but this connector's rules do not let them in (a hosted domain). */
+      | 'account_not_allowed'
       | 'access_denied'
       | 'replay'
       | 'misconfigured',
@@ -119,6 +156,8 @@ export class ConnectorError extends Error {
 }
 
 export interface ConnectorFactory<C = unknown> {
+  /** The `kind` of the connectors it opens, known before one is opened (the config checks which can take passwords). */
+  kind: Connector['kind'];
   /** zod schema of the connector's `config` block (strict: unknown keys are errors). */
   configSchema: z.ZodType<C>;
   open(config: C, context: ConnectorContext): Promise<Connector>;

@@ -1,7 +1,8 @@
 /**
- * Builds the issuer face from a validated config: storage (with the config's static clients and
- * passwords laid over it), the signer, the connectors, and the koa app that serves every issuer route
- * under the issuer URL's path.
+ * Builds the issuer face from a validated config: storage (with the config's static clients,
+ * passwords and connectors laid over it), the signer, the connectors (the config's, then the stored
+ * ones, kept in step by connector-sync.ts), and the koa app that serves every issuer route under the
+ * issuer URL's path.
  */
 import Koa from 'koa';
 import Router from '@koa/router';
@@ -10,17 +11,19 @@ import { systemClock, type Clock } from './clock.js';
 import { clientMetadataOf, type Config } from './config/load.js';
 import { catchErrors, configuredHeaders, observeRequests, requestContext, securityHeaders, traceRequests } from './http/middleware.js';
 import { createSigner } from './keys/signer.js';
+import { createConnectorSync } from './login/connector-sync.js';
 import { openConnectors } from './login/connectors.js';
 import { clientIPReader } from './login/client-ip.js';
 import { mountLoginRoutes } from './login/routes.js';
 import { issuerUrl, type IssuerContext } from './oidc/context.js';
+import { mountIntrospectionRoutes } from './oidc/introspection.js';
 import { mountRevocationRoutes } from './oidc/revoke-endpoint.js';
 import { mountTokenRoutes } from './oidc/routes.js';
 import { openStorage } from './storage/open.js';
 import { withStatic } from './storage/static.js';
 import { traceStorage } from './storage/traced.js';
 import { hashSecret } from './storage/secrets.js';
-import type { Client, Password, Storage } from './storage/storage.js';
+import type { Client, ConnectorRecord, Password, Storage } from './storage/storage.js';
 import { auditRequests, openAuditStream, type AuditLog, type AuditStream } from './telemetry/audit.js';
 import { createIssuerMetrics, type IssuerMetrics } from './telemetry/metrics.js';
 import type { Tracing } from './telemetry/tracing.js';
@@ -35,13 +38,17 @@ export interface IssuerOptions {
   storage?: Storage;
   /** Traces (telemetry.tracing): a span per request, connector call and storage operation. */
   tracing?: Tracing;
+  /** How often stored connectors are re-listed (DEFAULT_CONNECTOR_REFRESH_MS by default; tests go faster). */
+  connectorRefreshMs?: number;
 }
 
 export interface Issuer {
   context: IssuerContext;
   app: Koa;
-  /** Starts background work: key rotation checks. */
+  /** Starts background work: key rotation checks, the re-list of stored connectors. */
   start(): void;
+  /** Re-reads the stored connectors now (after a change through the management API); never rejects. */
+  refreshConnectors(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,16 +82,35 @@ export function staticPasswords(config: Config): Password[] {
   }));
 }
 
+/**
+ * The config file's connectors (and the password DB as `local`) as static records, so storage refuses
+ * to change them and the management API lists them. Their config is not carried: it is the config
+ * file's (secrets included) and the open connectors already have it.
+ */
+export function staticConnectors(config: Config): ConnectorRecord[] {
+  const records: ConnectorRecord[] = config.connectors.map((entry) => ({
+    id: entry.id, type: entry.type, name: entry.name, config: undefined,
+    ...(entry.grantTypes ? { grantTypes: entry.grantTypes } : {}), static: true,
+  }));
+  if (config.enablePasswordDB) records.push({ id: 'local', type: 'local', name: 'Email', config: undefined, static: true });
+  return records;
+}
+
+/** `storage` with the config file's clients, passwords and connectors laid over it, read-only. */
+export function withConfigEntries(storage: Storage, config: Config): Storage {
+  return withStatic(storage, {
+    clients: staticClients(config),
+    passwords: config.enablePasswordDB ? staticPasswords(config) : [],
+    connectors: staticConnectors(config),
+  });
+}
+
 export async function buildIssuer(config: Config, options: IssuerOptions): Promise<Issuer> {
   const now = options.now ?? systemClock;
   const logger = options.logger;
   const openedStorage = options.storage ?? (await openStorage(config.storage, { now, logger }));
   const baseStorage = options.tracing ? traceStorage(openedStorage, options.tracing, config.storage.type) : openedStorage;
-  const storage = withStatic(baseStorage, {
-    clients: staticClients(config),
-    passwords: config.enablePasswordDB ? staticPasswords(config) : [],
-    connectors: [],
-  });
+  const storage = withConfigEntries(baseStorage, config);
   const signer = await createSigner(storage, {
     algorithm: config.signer.config.algorithm,
     rotationPeriod: config.keysRotationPeriod,
@@ -93,7 +119,13 @@ export async function buildIssuer(config: Config, options: IssuerOptions): Promi
     logger: logger.child({ component: 'keys' }),
   });
   const issuer = issuerUrl(config);
-  const connectors = await openConnectors(config, { storage, logger, now, issuer, ...(options.tracing ? { tracing: options.tracing } : {}) });
+  const connectorDeps = { storage, logger, now, issuer, ...(options.tracing ? { tracing: options.tracing } : {}) };
+  const connectors = await openConnectors(config, connectorDeps);
+  const connectorSync = createConnectorSync(connectors, {
+    ...connectorDeps,
+    ...(options.connectorRefreshMs !== undefined ? { intervalMs: options.connectorRefreshMs } : {}),
+  });
+  await connectorSync.refresh();
   // A stream of our own (config.audit) is ours to end on close; one handed in is the caller's.
   let ownStream: AuditStream | undefined;
   const audit = options.audit ?? (ownStream = openAuditStream(config.audit, now));
@@ -113,9 +145,14 @@ export async function buildIssuer(config: Config, options: IssuerOptions): Promi
   return {
     context,
     app,
-    start: () => signer.start(),
+    start() {
+      signer.start();
+      connectorSync.start();
+    },
+    refreshConnectors: () => connectorSync.refresh(),
     async close() {
       signer.stop();
+      await connectorSync.stop();
       await Promise.allSettled([...connectors.values()].map((open) => open.connector.close?.()));
       // Storage handed in by the caller (tests, replicas sharing one store) is the caller's to close.
       if (!options.storage) await storage.close();
@@ -141,6 +178,7 @@ export function createIssuerApp(context: IssuerContext, tracing?: Tracing): Koa 
   });
   mountTokenRoutes(router, context);
   mountRevocationRoutes(router, context);
+  mountIntrospectionRoutes(router, context);
   mountLoginRoutes(router, context);
   app.use(router.routes());
   app.use(router.allowedMethods());

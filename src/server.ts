@@ -1,7 +1,7 @@
 /**
  * Builds the listeners the config asks for: the issuer's web listener (HTTP and/or HTTPS), the
- * telemetry/admin listener (metrics, health), and the filter's ext_authz listeners; and stops them
- * gracefully.
+ * management API (Dex's gRPC API, `grpc:`), the telemetry/admin listener (metrics, health), and the
+ * filter's ext_authz listeners; and stops them gracefully.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -10,21 +10,23 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { startAdminApi } from './admin/api/server.js';
 import { startFilter, type PolicyReload, type ReloadTrigger, type RunningFilter } from './authz/index.js';
 import { startFilterRevocations } from './authz/revocations.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/load.js';
-import { buildIssuer, type Issuer } from './issuer.js';
 import { splitAddress } from './config/listen-address.js';
+import { buildIssuer, type Issuer } from './issuer.js';
 import { startGarbageCollection } from './storage/open.js';
 import { TLS_VERSIONS } from './config/schema.js';
 import { createIssuerMetrics } from './telemetry/metrics.js';
 import { createProfiler, profileSeconds, MAX_CPU_PROFILE_SECONDS, ProfilerBusyError, type Profiler } from './telemetry/profiling.js';
 import { startTracing, type Tracing } from './telemetry/tracing.js';
+import { packageVersion } from './version.js';
 
 export interface RunningServer {
   /** Base URLs of what is listening, e.g. { web: 'http://127.0.0.1:5556' }. */
-  urls: { web?: string; webTls?: string; telemetry?: string; filterGrpc?: string; filterHttp?: string };
+  urls: { web?: string; webTls?: string; telemetry?: string; filterGrpc?: string; filterHttp?: string; grpc?: string };
   issuer?: Issuer;
   /**
    * Re-reads what can change without a restart: the filter's policies, when a filter runs (`filter` is
@@ -61,8 +63,6 @@ export async function startServer(config: Config, options: ServerOptions): Promi
   const ownTracing = options.tracing === undefined && config.telemetry.tracing ? startTracing(config.telemetry.tracing) : undefined;
   const tracing = options.tracing ?? ownTracing;
   if (ownTracing) closers.push(() => ownTracing.shutdown());
-  // Dex's `grpc:` (its management API) is accepted so Dex configs load unchanged, but not served yet: say so.
-  if (config.grpc) logger.warn({ key: 'grpc' }, "grpc: Dex's management API is not served by idgate yet; the section is ignored (docs/configuration.md#grpc)");
 
   try {
     const webAddress = options.listen?.web ?? config.web.http;
@@ -108,6 +108,11 @@ export async function startServer(config: Config, options: ServerOptions): Promi
         urls.webTls = (await listen(server, config.web.https)).replace('http:', 'https:');
         closers.unshift(() => closeServer(server));
         logger.info({ url: urls.webTls }, 'issuer listening (TLS)');
+      }
+      if (config.grpc) {
+        const api = await startAdminApi(config.grpc, { issuer, version: packageVersion(), logger });
+        urls.grpc = `${config.grpc.addr.replace(/:\d+$/, '')}:${api.port}`;
+        closers.unshift(() => api.close());
       }
     }
 

@@ -2,6 +2,8 @@
  * The `ldap` connector (ldapts 8), Dex's password connector for a directory: search the person with
  * the service account, bind as them with the password given, read their groups. Refresh re-reads
  * the entry and the groups without a password. Every value put into a filter is RFC 4515-escaped.
+ * The entry's attributes are the `claims` of claim expressions: each a list of its values (LDAP
+ * attributes are multi-valued), `dn` a string; the ones the rules name are asked for too.
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
@@ -130,6 +132,7 @@ export class LDAPConnector implements PasswordConnector, RefreshConnector {
       search.username, search.idAttr, search.emailAttr, search.nameAttr,
       ...(search.preferredUsernameAttr ? [search.preferredUsernameAttr] : []),
       ...(this.config.groupSearch?.userMatchers.map((matcher) => matcher.userAttr) ?? []),
+      ...this.claimAttributes(),
     ].filter((attribute) => attribute.toUpperCase() !== 'DN');
     const several = () =>
       new ConnectorError('misconfigured', `the user search matched several entries for "${username}"; make userSearch more specific`);
@@ -164,7 +167,27 @@ export class LDAPConnector implements PasswordConnector, RefreshConnector {
       emailVerified: true,
       groups: this.config.groupSearch ? await this.groups(client, name, entry) : undefined,
       connectorData: new TextEncoder().encode(JSON.stringify(state)),
+      claims: this.claimsOf(entry),
     };
+  }
+
+  /** Attributes the claim rules read: by name, or every user attribute when a rule reads `claims` whole. */
+  private claimAttributes(): string[] {
+    const names = this.context.claimNames;
+    if (names === undefined) return [];
+    return names === 'all' ? ['*'] : [...names];
+  }
+
+  /** The entry as claims: each attribute a list of values under the name the rules use for it. */
+  private claimsOf(entry: Entry): Record<string, unknown> {
+    const names = this.context.claimNames;
+    const keys = names === undefined || names === 'all' ? Object.keys(entry).filter((key) => key !== 'dn') : [...names].filter((name) => name !== 'dn');
+    const claims: Record<string, unknown> = { dn: entry.dn };
+    for (const key of keys) {
+      const found = values(entry, key);
+      if (found.length > 0) claims[key] = found;
+    }
+    return claims;
   }
 
   private async groups(client: Client, name: string, entry: Entry): Promise<string[]> {
@@ -201,6 +224,7 @@ export class LDAPConnector implements PasswordConnector, RefreshConnector {
 }
 
 registerConnector<LDAPConfig>('ldap', {
+  kind: 'password',
   configSchema: ldapConfigSchema,
   async open(config, context) {
     return new LDAPConnector(config, context);

@@ -41,6 +41,12 @@ export async function createLocalConnector(options: LocalConnectorOptions): Prom
       email: user.email,
       emailVerified: user.emailVerified ?? true,
       groups: user.groups ? [...user.groups] : undefined,
+      // The entry's fields, named as in staticPasswords, for claim expressions.
+      claims: {
+        userID: user.userId, username: user.username, email: user.email, emailVerified: user.emailVerified ?? true,
+        ...(user.preferredUsername !== undefined && { preferredUsername: user.preferredUsername }),
+        groups: user.groups ? [...user.groups] : [],
+      },
     };
   }
 

@@ -21,6 +21,7 @@ function kilgore(): Identity {
 }
 
 export const mockCallbackFactory: ConnectorFactory<Record<string, never>> = {
+  kind: 'callback',
   configSchema: z.strictObject({}),
   async open(): Promise<CallbackConnector & RefreshConnector> {
     return {

@@ -23,6 +23,7 @@ function identity(): Identity {
 }
 
 export const mockPasswordFactory: ConnectorFactory<MockPasswordConfig> = {
+  kind: 'password',
   configSchema,
   async open(config): Promise<PasswordConnector & RefreshConnector> {
     return {

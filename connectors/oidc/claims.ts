@@ -1,7 +1,8 @@
 /**
  * Turns the upstream's verified claims (ID token, merged with userinfo when `getUserInfo` is set)
  * into an idgate Identity, the way Dex's OIDC connector does: claim mapping, email verification,
- * groups (string, list, or list of {name}), synthetic groups, then the shared group policy.
+ * groups (string, list, or list of {name}), synthetic groups, then the shared group policy. The claims
+ * themselves travel along for claim expressions (Identity.claims).
  */
 import { ConnectorError, type Identity } from '../../src/connector.js';
 import { applyGroupPolicy } from '../groups.js';
@@ -93,5 +94,7 @@ export function identityFromClaims(config: OIDCConfig, claims: Claims, emailRequ
     email: typeof email === 'string' ? email : undefined,
     emailVerified: emailVerified === true || emailVerified === 'true',
     groups,
+    // For the connector's claim expressions (docs/claims.md): every claim, as the upstream sent it.
+    claims,
   };
 }

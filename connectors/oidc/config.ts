@@ -20,7 +20,7 @@ export const oidcConfigSchema = z
     issuer: httpURL,
     clientID: z.string().min(1),
     clientSecret: z.string().default(''),
-    /** Must equal idgate's callback for this connector; defaults to it. */
+    /** idgate's callback for this connector (the default) or Dex's shared <issuer>/callback; checked on open. */
     redirectURI: httpURL.optional(),
     scopes: z.array(z.string().min(1)).optional(),
     basicAuthUnsupported: z.boolean().optional(),
@@ -59,7 +59,7 @@ export const oidcConfigSchema = z
         endSessionURL: httpURL.optional(),
       })
       .default({}),
-    /** PEM files (or inline PEM) trusted for TLS to the upstream, instead of the system store. */
+    /** PEM files, inline PEM or base64 of PEM, trusted for TLS to the upstream instead of the system store. */
     rootCAs: z.array(z.string().min(1)).default([]),
     // Dex options idgate refuses with a reason rather than as unknown keys.
     insecureSkipVerify: z.literal(false, { error: 'is not supported: put the upstream\'s CA in rootCAs instead' }).optional(),

@@ -1,7 +1,8 @@
 /**
  * The `oidc` connector: idgate as a relying party of an upstream OpenID Provider (openid-client v6).
  * Authorization code flow with PKCE, state and nonce; the ID token's signature verified against the
- * upstream JWKS; RFC 9207 `iss` checked; userinfo merged under the subject check; upstream refresh.
+ * upstream JWKS; RFC 9207 `iss` checked; userinfo merged under the subject check; upstream refresh;
+ * upstream tokens verified for the token exchange grant (token-identity.ts).
  */
 import * as client from 'openid-client';
 import {
@@ -12,9 +13,13 @@ import {
   type Identity,
   type RefreshConnector,
   type Scopes,
+  type SubjectTokenType,
+  type TokenIdentityConnector,
+  type VerifiedSubjectToken,
 } from '../../src/connector.js';
 import { identityFromClaims, type Claims } from './claims.js';
 import { oidcConfigSchema, type OIDCConfig } from './config.js';
+import { UpstreamTokenVerifier } from './token-identity.js';
 import { Upstream, upstreamError } from './upstream.js';
 
 /** Kept with the auth request between loginURL and handleCallback. */
@@ -43,10 +48,11 @@ function decode<T>(data: Uint8Array | undefined, what: string): T {
   }
 }
 
-export class OIDCConnector implements CallbackConnector, RefreshConnector {
+export class OIDCConnector implements CallbackConnector, RefreshConnector, TokenIdentityConnector {
   readonly kind = 'callback';
   private readonly upstream: Upstream;
   private readonly scopes: string[];
+  private readonly upstreamTokens: UpstreamTokenVerifier;
 
   constructor(
     private readonly config: OIDCConfig,
@@ -54,13 +60,12 @@ export class OIDCConnector implements CallbackConnector, RefreshConnector {
   ) {
     this.upstream = new Upstream(config, context.tracing);
     this.scopes = ['openid', ...(config.scopes ?? ['profile', 'email']).filter((scope) => scope !== 'openid')];
+    this.upstreamTokens = new UpstreamTokenVerifier(config, context.now);
   }
 
   async loginURL(scopes: Scopes, callbackURL: string, state: string): Promise<{ url: string; connectorData: Uint8Array }> {
+    // Checked when the connector opened: this connector's callback, or Dex's shared <issuer>/callback.
     const redirectURI = this.config.redirectURI ?? callbackURL;
-    if (redirectURI !== callbackURL) {
-      throw new ConnectorError('misconfigured', `redirectURI ${redirectURI} is not this connector's callback ${callbackURL}`);
-    }
     const configuration = await this.discovered();
     const verifier = client.randomPKCECodeVerifier();
     const nonce = client.randomNonce();
@@ -142,6 +147,14 @@ export class OIDCConnector implements CallbackConnector, RefreshConnector {
     };
   }
 
+  /** Token exchange: the upstream token verified, then mapped as a login's claims are (no upstream session to keep). */
+  async tokenIdentity(subjectTokenType: SubjectTokenType, subjectToken: string): Promise<VerifiedSubjectToken> {
+    const configuration = await this.discovered();
+    const { claims, expiresAt } = await this.upstreamTokens.verify(configuration, subjectTokenType, subjectToken);
+    const identity = identityFromClaims(this.config, claims, this.scopes.includes('email'));
+    return { identity, ...(expiresAt !== undefined && { expiresAt }) };
+  }
+
   private async discovered() {
     try {
       return await this.upstream.configuration();
@@ -171,9 +184,24 @@ export class OIDCConnector implements CallbackConnector, RefreshConnector {
   }
 }
 
+/**
+ * redirectURI, when set, must be where idgate takes this connector's answers: its own callback, or
+ * the shared <issuer>/callback Dex configs use (the auth request in `state` names the connector).
+ * Refused when the connector opens, so `idgate check` reports it rather than every login failing.
+ */
+function checkRedirectURI(config: OIDCConfig, context: ConnectorContext): void {
+  if (config.redirectURI === undefined) return;
+  const allowed = [`${context.issuer}/callback/${encodeURIComponent(context.id)}`, `${context.issuer}/callback`];
+  if (!allowed.includes(config.redirectURI)) {
+    throw new ConnectorError('misconfigured', `redirectURI must be ${allowed.join(' or ')} (idgate's callbacks), not ${config.redirectURI}`);
+  }
+}
+
 registerConnector<OIDCConfig>('oidc', {
+  kind: 'callback',
   configSchema: oidcConfigSchema,
   async open(config, context) {
+    checkRedirectURI(config, context);
     context.logger.debug({ connector: context.id, issuer: config.issuer }, 'oidc connector configured');
     return new OIDCConnector(config, context);
   },

@@ -12,12 +12,21 @@ export type UpstreamFetch = (
   options: { method: string; headers: Record<string, string>; body?: unknown; signal?: AbortSignal; redirect?: 'manual' },
 ) => Promise<Response>;
 
-/** Each entry is a PEM file path or PEM text (Dex accepts both forms). */
+/** Each entry is PEM text, base64 of PEM text, or a PEM file path (the forms Dex's pkg/httpclient reads). */
 export function readRootCAs(entries: readonly string[]): string[] {
-  return entries.map((entry) => (entry.includes('-----BEGIN') ? entry : readFileSync(entry, 'utf8')));
+  return entries.map((entry) => {
+    if (entry.includes('-----BEGIN')) return entry;
+    const decoded = /^[A-Za-z0-9+/=\s]+$/.test(entry) ? Buffer.from(entry, 'base64').toString('utf8') : '';
+    return decoded.includes('-----BEGIN') ? decoded : readFileSync(entry, 'utf8');
+  });
 }
 
-export function fetchTrusting(ca: string[]): UpstreamFetch {
+/**
+ * `ca`: the only CAs trusted for https. `rejectUnauthorized: false` (Dex's `insecureSkipVerify`, which
+ * the generic oauth connector honours) accepts any certificate.
+ */
+export function fetchTrusting(ca: string[], tls: { rejectUnauthorized?: boolean } = {}): UpstreamFetch {
+  const verify = tls.rejectUnauthorized ?? true;
   return (url, options) =>
     new Promise<Response>((resolve, reject) => {
       const target = new URL(url);
@@ -25,7 +34,12 @@ export function fetchTrusting(ca: string[]): UpstreamFetch {
       const body = options.body === undefined || options.body === null ? undefined : String(options.body);
       const req = send(
         target,
-        { method: options.method, headers: options.headers, ca: target.protocol === 'https:' ? ca : undefined, signal: options.signal },
+        {
+          method: options.method,
+          headers: options.headers,
+          ...(target.protocol === 'https:' && { ca: ca.length > 0 ? ca : undefined, rejectUnauthorized: verify }),
+          signal: options.signal,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));

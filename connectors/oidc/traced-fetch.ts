@@ -10,12 +10,13 @@ import type { UpstreamFetch } from './tls-fetch.js';
 
 const globalFetch: UpstreamFetch = (url, options) => fetch(url, options as RequestInit);
 
-export function tracedFetch(tracing: Tracing, inner: UpstreamFetch = globalFetch): UpstreamFetch {
+/** `upstream` names the connector type in the span (`idgate.upstream`). */
+export function tracedFetch(tracing: Tracing, inner: UpstreamFetch = globalFetch, upstream = 'oidc'): UpstreamFetch {
   return (url, options) => {
     const target = new URL(url);
     return tracing.inSpan(`HTTP ${options.method}`, {
       kind: SpanKind.CLIENT,
-      attributes: { 'http.request.method': options.method, 'server.address': target.hostname, 'url.path': target.pathname, 'idgate.upstream': 'oidc' },
+      attributes: { 'http.request.method': options.method, 'server.address': target.hostname, 'url.path': target.pathname, 'idgate.upstream': upstream },
     }, async (span) => {
       const headers = { ...options.headers };
       tracing.inject(headers);

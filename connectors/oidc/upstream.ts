@@ -13,13 +13,21 @@ import type { Tracing } from '../../src/telemetry/tracing.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
+/** What the upstream needs of a config: the oidc connector's, or one a connector built on OIDC (google) makes. */
+export type UpstreamSettings = Pick<
+  OIDCConfig,
+  'issuer' | 'clientID' | 'clientSecret' | 'basicAuthUnsupported' | 'rootCAs' | 'upstreamTimeout' | 'providerDiscoveryOverrides'
+>;
+
 export class Upstream {
   private pending: Promise<client.Configuration> | undefined;
   private readonly trusted: string[];
 
   constructor(
-    private readonly config: OIDCConfig,
+    private readonly config: UpstreamSettings,
     private readonly tracing?: Tracing,
+    /** The connector type named in spans. */
+    private readonly label = 'oidc',
   ) {
     this.trusted = readRootCAs(config.rootCAs);
   }
@@ -38,7 +46,7 @@ export class Upstream {
     // Plain http is tolerated only for an upstream on this machine (tests, local development).
     if (LOOPBACK.has(new URL(this.config.issuer).hostname)) options.execute = [client.allowInsecureRequests];
     const trusting = this.trusted.length > 0 ? fetchTrusting(this.trusted) : undefined;
-    if (this.tracing) options[client.customFetch] = tracedFetch(this.tracing, trusting);
+    if (this.tracing) options[client.customFetch] = tracedFetch(this.tracing, trusting, this.label);
     else if (trusting) options[client.customFetch] = trusting;
     return options;
   }

@@ -40,6 +40,12 @@ function attributeValues(profile: Profile, name: string): string[] {
   return list.filter((value): value is string => typeof value === 'string');
 }
 
+/** The assertion's attributes as the `claims` of claim expressions: each a list of its string values. */
+function attributesOf(profile: Profile): Record<string, string[]> {
+  const attributes = (profile.attributes ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(attributes).map((name) => [name, attributeValues(profile, name)]));
+}
+
 export class SAMLConnector implements SAMLConnectorSeam, RefreshConnector {
   readonly kind = 'saml';
   private readonly redirectURI: string;
@@ -110,7 +116,7 @@ export class SAMLConnector implements SAMLConnectorSeam, RefreshConnector {
     if (request.authRequestId !== authRequestId) throw refuse('InResponseTo belongs to a different login than this one');
     const identity = this.identityFrom(signed.profile);
     const cached: CachedLogin = { identity, loginAt: this.context.now() };
-    return { ...identity, connectorData: new TextEncoder().encode(JSON.stringify(cached)) };
+    return { ...identity, connectorData: new TextEncoder().encode(JSON.stringify(cached)), claims: attributesOf(signed.profile) };
   }
 
   /** Replays the identity cached at login; refused once the login is older than refreshMaxAge. */
@@ -155,10 +161,11 @@ export class SAMLConnector implements SAMLConnectorSeam, RefreshConnector {
 }
 
 registerConnector<SAMLConfig>('saml', {
+  kind: 'saml',
   configSchema: samlConfigSchema,
   async open(config, context) {
     return new SAMLConnector(config, context, resolveIdP(config));
   },
 });
 // Dex's older name for the same connector.
-registerConnector<SAMLConfig>('samlExperimental', { configSchema: samlConfigSchema, open: async (config, context) => new SAMLConnector(config, context, resolveIdP(config)) });
+registerConnector<SAMLConfig>('samlExperimental', { kind: 'saml', configSchema: samlConfigSchema, open: async (config, context) => new SAMLConnector(config, context, resolveIdP(config)) });

@@ -25,7 +25,7 @@ export const SESSIONS_USAGE = `Usage:
 USER_ID is the connector's user ID (Dex's userID; the federated_claims.user_id claim), not the sub.
 list shows the sessions with a refresh token (offline_access): only those are stored.
 revoke ends them, and without --client also revokes every token of the user issued until now at the
-connector given (default: every configured connector), including sessions without a refresh token;
+connector given (default: every connector, configured or stored), including sessions without a refresh token;
 filters and /userinfo refuse those tokens, codes not yet redeemed are refused. A login after the
 revocation works again. With --client only that client's stored sessions are revoked.
 `;
@@ -67,7 +67,7 @@ async function openSharedStorage(config: Config): Promise<Storage> {
   return openStorage(config.storage);
 }
 
-/** The connector IDs a user can have logged in through: the configured ones, the password DB's `local`. */
+/** The connector IDs of the config file: the configured ones, the password DB's `local` (stored ones come from storage). */
 function configuredConnectorIds(config: Config): string[] {
   return [...(config.enablePasswordDB ? ['local'] : []), ...config.connectors.map((connector) => connector.id)];
 }
@@ -101,14 +101,16 @@ export async function runSessionsCommand(args: string[], io: SessionsIo): Promis
     return 2;
   }
   const config = await loadConfigFile(parsed.configFile);
-  const known = configuredConnectorIds(config);
-  if (parsed.connectorId !== undefined && !known.includes(parsed.connectorId)) {
-    io.stderr(`idgate sessions: --connector: no connector "${parsed.connectorId}" in ${parsed.configFile} (configured: ${known.join(', ') || 'none'})\n`);
-    return 2;
-  }
   const storage = await openSharedStorage(config);
   const { audit, stream } = commandAudit(config, io);
   try {
+    const configured = configuredConnectorIds(config);
+    const stored = (await storage.connectors.list()).map((connector) => connector.id).filter((id) => !configured.includes(id));
+    const known = [...configured, ...stored];
+    if (parsed.connectorId !== undefined && !known.includes(parsed.connectorId)) {
+      io.stderr(`idgate sessions: --connector: no connector "${parsed.connectorId}" in ${parsed.configFile} or in storage (configured: ${configured.join(', ') || 'none'}; stored: ${stored.join(', ') || 'none'})\n`);
+      return 2;
+    }
     const deps = { storage, config, audit, now: Date.now };
     // Subjects first: a family created while the sessions below are read is refused by this instant.
     const subjects = parsed.action === 'revoke' && parsed.clientId === undefined ? (parsed.connectorId !== undefined ? [parsed.connectorId] : known) : [];

@@ -31,12 +31,17 @@ export function durationRangeProblem(text: string, ms: number, positive: boolean
  * lifetimes and periods where 0 would make everything expire at once or spin a timer.
  */
 export function duration(defaultValue: string, options: { positive?: boolean } = {}) {
-  return z.string().default(defaultValue).transform(toMilliseconds(options.positive ?? false));
+  return durationText().default(defaultValue).transform(toMilliseconds(options.positive ?? false));
 }
 
 /** As `duration`, without a default: absent stays undefined (the consumer has its own default). */
 export function optionalDuration(options: { positive?: boolean } = {}) {
-  return z.string().transform(toMilliseconds(options.positive ?? false)).optional();
+  return durationText().transform(toMilliseconds(options.positive ?? false)).optional();
+}
+
+/** A duration is written as a string; a bare number (`idTokens: 5`) gets this in its type error. */
+function durationText() {
+  return z.string().describe('a duration such as "24h" or "10m"');
 }
 
 function toMilliseconds(positive: boolean) {

@@ -9,9 +9,13 @@ import type { z } from 'zod';
 import { connectorFactory, connectorTypes } from '../connector.js';
 import type { ClientMetadata } from '../storage/storage.js';
 import '../../connectors/index.js';
+import { clientClaimRules, CONNECTOR_CLAIM_KEYS, connectorClaimRules, type ClientClaimRules, type ConnectorClaimRules } from '../claims/config.js';
+import { clientSecretJwtProblem } from './client-auth.js';
 import { ConfigError, formatPath, type ConfigProblem } from './errors.js';
+import { grantProblems } from './grants.js';
 import { bcryptHashOf, CLIENT_METADATA_KEYS, configSchema, type ParsedConfig } from './schema.js';
 import { durationRangeProblem, parseDuration } from './duration.js';
+import { describeInput, expectedAt } from './expected.js';
 import { knownKeysAt, suggest } from './suggest.js';
 
 export interface StaticClientConfig extends ClientMetadata {
@@ -24,6 +28,8 @@ export interface StaticClientConfig extends ClientMetadata {
   logoURL?: string;
   allowedConnectors?: string[];
   requirePKCE?: boolean;
+  /** Its compiled `claims` and `userValidationRules` (docs/claims.md). */
+  claimRules?: ClientClaimRules;
 }
 
 export interface StaticPasswordConfig {
@@ -43,6 +49,8 @@ export interface ConnectorConfig {
   /** Parsed by the connector type's own schema. */
   config: unknown;
   grantTypes?: string[];
+  /** Its compiled claimMappings, claimValidationRules and userValidationRules (docs/claims.md). */
+  claimRules?: ConnectorClaimRules;
 }
 
 export type Config = Omit<ParsedConfig, 'staticClients' | 'staticPasswords' | 'connectors'> & {
@@ -102,15 +110,19 @@ export function parseConfig(text: string, source = 'config', env: Env = process.
   if (env.DEX_EXPAND_ENV !== 'false' && env.IDGATE_EXPAND_ENV !== 'false') {
     for (const section of EXPANDED_SECTIONS) {
       const record = raw as Record<string, unknown>;
-      if (section in record) record[section] = expandEnv(record[section], env);
+      if (section in record) record[section] = section === 'connectors' ? expandConnectors(record[section], env) : expandEnv(record[section], env);
     }
   }
 
-  const parsed = configSchema.safeParse(raw);
+  // reportInput: a wrong type and a missing key differ only in the input (describeIssue).
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw new ConfigError(source, issuesToProblems(parsed.error.issues, [], lineOf));
 
   const problems: ConfigProblem[] = [];
-  const connectors = parsed.data.connectors.map((connector, index): ConnectorConfig => {
+  const connectors = parsed.data.connectors.map((parsedEntry, index): ConnectorConfig => {
+    const { claimMappings, claimValidationRules, userValidationRules, ...entry } = parsedEntry;
+    const claimRules = connectorClaimRules({ claimMappings, claimValidationRules, userValidationRules });
+    const connector = { ...entry, ...(claimRules ? { claimRules } : {}) };
     const factory = connectorFactory(connector.type);
     if (!factory) {
       const hint = suggest(connector.type, connectorTypes());
@@ -121,7 +133,7 @@ export function parseConfig(text: string, source = 'config', env: Env = process.
       });
       return { ...connector, config: undefined };
     }
-    const result = factory.configSchema.safeParse(connector.config ?? {});
+    const result = factory.configSchema.safeParse(connector.config ?? {}, { reportInput: true });
     if (!result.success) {
       problems.push(...issuesToProblems(result.error.issues, ['connectors', index, 'config'], lineOf, factory.configSchema));
       return { ...connector, config: undefined };
@@ -133,6 +145,10 @@ export function parseConfig(text: string, source = 'config', env: Env = process.
     const at = (key: string) => `staticClients[${index}].${key}`;
     const id = client.id ?? readEnv(env, client.idEnv, at('idEnv'), problems);
     const secret = client.public ? null : (client.secret ?? readEnv(env, client.secretEnv, at('secretEnv'), problems));
+    const secretKey = client.secret ? 'secret' : 'secretEnv';
+    const weakSecret = client.tokenEndpointAuthMethod === 'client_secret_jwt' && secret ? clientSecretJwtProblem(secret) : undefined;
+    if (weakSecret) problems.push({ path: at(secretKey), message: weakSecret, line: lineOf(['staticClients', index, secretKey]) });
+    const claimRules = clientClaimRules(client);
     return {
       id: id ?? '',
       secret: secret ?? null,
@@ -144,6 +160,7 @@ export function parseConfig(text: string, source = 'config', env: Env = process.
       allowedConnectors: client.allowedConnectors,
       requirePKCE: client.requirePKCE,
       ...clientMetadataOf(client),
+      ...(claimRules ? { claimRules } : {}),
     };
   });
   const clientIds = new Set<string>();
@@ -171,12 +188,7 @@ export function parseConfig(text: string, source = 'config', env: Env = process.
     const path = parsed.data.signer.config.keysRotationPeriod ? ['signer', 'config', 'keysRotationPeriod'] : ['expiry', 'signingKeys'];
     problems.push({ path: formatPath(path), message: rotationProblem, line: lineOf(path) });
   }
-  if (parsed.data.oauth2.passwordConnector) {
-    const name = parsed.data.oauth2.passwordConnector;
-    if (name !== 'local' && !connectors.some((c) => c.id === name)) {
-      problems.push({ path: 'oauth2.passwordConnector', message: `no connector with id "${name}"`, line: lineOf(['oauth2', 'passwordConnector']) });
-    }
-  }
+  problems.push(...grantProblems(parsed.data, connectors, lineOf));
 
   if (problems.length > 0) throw new ConfigError(source, problems);
   return {
@@ -246,6 +258,15 @@ function readEnv(env: Env, name: string | undefined, path: string, problems: Con
   return value;
 }
 
+/** Each connector entry expanded but for its claim expressions: CEL, where `$` anchors a pattern (docs/claims.md). */
+function expandConnectors(value: unknown, env: Env): unknown {
+  if (!Array.isArray(value)) return expandEnv(value, env);
+  return value.map((entry: unknown) => {
+    if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return expandEnv(entry, env);
+    return Object.fromEntries(Object.entries(entry).map(([key, item]) => [key, key in CONNECTOR_CLAIM_KEYS ? item : expandEnv(item, env)]));
+  });
+}
+
 /** `$VAR` and `${VAR}` in every string; an unset variable expands to "" as in Go's os.ExpandEnv. */
 export function expandEnv(value: unknown, env: Env): unknown {
   if (typeof value === 'string') {
@@ -279,21 +300,42 @@ function issuesToProblems(
       }
       continue;
     }
-    problems.push({ path: formatPath(path), message: describeIssue(issue), line: lineOf(path) });
+    problems.push({ path: formatPath(path), message: describeIssue(issue, schema), line: lineOf(path) });
   }
   return problems;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required';
+/** zod's own wording starts so; messages written in our schemas are kept as they are. */
+const ZOD_DEFAULT_MESSAGE = /^(Invalid|Too (small|big))\b/;
+
+/** An issue as the operator reads it: what was expected and what was written, never zod's wording. */
+function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType): string {
   const options = (issue as { options?: unknown[] }).options;
   if (issue.code === 'invalid_union' && Array.isArray(options)) {
     return `unknown value (expected one of: ${options.map(String).join(', ')})`;
   }
-  if (issue.code === 'invalid_value' && issue.values.length > 1) {
+  if (issue.code === 'invalid_value') {
+    if (issue.values.length === 1) return `must be ${JSON.stringify(issue.values[0])}`;
     return `unknown value (expected one of: ${issue.values.map(String).join(', ')})`;
   }
+  if (issue.code === 'invalid_type' || issue.code === 'invalid_union') {
+    if (issue.input === undefined) return 'is required';
+    const expected = expectedAt(schema, issue.path) ?? (issue.code === 'invalid_type' ? `a ${issue.expected}` : undefined);
+    if (expected) return `expected ${expected}, got ${describeInput(issue.input)}`;
+  }
+  if (!ZOD_DEFAULT_MESSAGE.test(issue.message)) return issue.message;
+  if (issue.code === 'too_small' || issue.code === 'too_big') return describeBound(issue);
+  if (issue.code === 'invalid_format') return `not a valid ${issue.format === 'regex' ? 'value' : issue.format}`;
   return issue.message;
+}
+
+function describeBound(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig): string {
+  const bound = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+  const least = issue.code === 'too_small';
+  if (issue.origin === 'string' && least && bound === 1) return 'must not be empty';
+  const what = issue.origin === 'string' ? ` characters` : issue.origin === 'array' || issue.origin === 'set' ? ` entries` : '';
+  const relation = issue.inclusive === false ? (least ? 'more than' : 'less than') : (least ? 'at least' : 'at most');
+  return `must be ${relation} ${bound}${what}`;
 }
 
 /** Finds where a config path is written: the key's line when it exists, else its nearest parent's. */

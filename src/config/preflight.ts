@@ -1,13 +1,14 @@
 /**
  * What `idgate check` adds to validation: it opens what `serve` would open — the web TLS key pair, the
- * PostgreSQL TLS files, and every connector (through its factory, so a bad caData or an unreadable
- * file fails here rather than being dropped at start) — and names the file, key and line of each
- * problem. Nothing listens and no storage is touched.
+ * management API's TLS files (grpc:), the PostgreSQL TLS files, and every connector (through its
+ * factory, so a bad caData or an unreadable file fails here rather than being dropped at start) — and
+ * names the file, key and line of each problem. Nothing listens and no storage is touched.
  */
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
 import { LineCounter, parseDocument } from 'yaml';
 import { pino } from 'pino';
+import { checkCertificateBundle } from '../admin/api/credentials.js';
 import { connectorFactory, type ConnectorStore } from '../connector.js';
 import { loadSealingKeys } from '../storage/sealing.js';
 import { formatPath, type ConfigProblem } from './errors.js';
@@ -30,6 +31,26 @@ export async function preflightConfig(config: Config, options: { connectors?: bo
         createSecureContext({ cert, key });
       } catch (error) {
         report(['web', 'tlsCert'], `${tlsCert} and ${tlsKey} are not a usable certificate and key (${(error as Error).message})`);
+      }
+    }
+  }
+  if (config.grpc?.tlsCert && config.grpc.tlsKey) {
+    const { tlsCert: certFile, tlsKey: keyFile, tlsClientCA: caFile } = config.grpc;
+    const cert = await readOrReport(certFile, ['grpc', 'tlsCert'], report);
+    const key = await readOrReport(keyFile, ['grpc', 'tlsKey'], report);
+    const ca = caFile ? await readOrReport(caFile, ['grpc', 'tlsClientCA'], report) : undefined;
+    if (ca) {
+      try {
+        checkCertificateBundle(ca);
+      } catch (error) {
+        report(['grpc', 'tlsClientCA'], `${caFile}: not a CA certificate bundle (${(error as Error).message})`);
+      }
+    }
+    if (cert && key) {
+      try {
+        createSecureContext({ cert, key });
+      } catch (error) {
+        report(['grpc', 'tlsCert'], `${certFile} and ${keyFile} are not a usable certificate and key (${(error as Error).message})`);
       }
     }
   }

@@ -4,8 +4,10 @@
  * where Dex has none. Every object is strict: an unknown key is an error, with a suggestion.
  */
 import { z } from 'zod';
+import { CLIENT_CLAIM_KEYS, CONNECTOR_CLAIM_KEYS } from '../claims/config.js';
 import { filterConfigSchema } from '../authz/config.js';
 import { parseBlock } from '../authz/policy/ip-match.js';
+import { clientAuthIssues } from './client-auth.js';
 import { duration, optionalDuration } from './duration.js';
 
 const absoluteURL = z.string().refine((value) => URL.canParse(value), { message: 'not an absolute URL' });
@@ -148,6 +150,13 @@ export const GRANT_TYPES = [
   'password',
 ] as const;
 
+/**
+ * Dex's oauth2.responseTypes values: the code flow, the implicit flow (`id_token`, `id_token token`) and
+ * the hybrid flows. `token` enables the access token part of those; on its own (OAuth 2.0's implicit
+ * grant) it is refused at /auth, as in Dex. A request may combine the parts of the listed values.
+ */
+export const RESPONSE_TYPES = ['code', 'token', 'id_token', 'code id_token', 'code token', 'id_token token', 'code id_token token'] as const;
+
 /** Token endpoint client authentication methods (RFC 7591 token_endpoint_auth_method). */
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'] as const;
 
@@ -186,6 +195,8 @@ const expirySchema = z.strictObject({
   /** Our own: authorization code lifetime (Dex hard-codes 30m; 1m is the RFC 6749 recommendation). */
   authCodes: duration('1m', { positive: true }),
   deviceRequests: duration('5m', { positive: true }),
+  /** Our own: how long a pushed authorization request's request_uri may be used (RFC 9126 §2.2: short). */
+  pushedAuthRequests: duration('1m', { positive: true }),
   refreshTokens: refreshTokensSchema.prefault({}),
 });
 
@@ -193,10 +204,18 @@ const oauth2Schema = z.strictObject({
   skipApprovalScreen: z.boolean().default(false),
   alwaysShowLoginScreen: z.boolean().default(false),
   passwordConnector: z.string().optional(),
-  responseTypes: z.array(z.enum(['code'])).default(['code']),
-  grantTypes: z.array(z.enum(GRANT_TYPES)).optional(),
-  /** Our own: PKCE S256 is always required for public clients; `enforce` requires it for all. */
-  pkce: z.strictObject({ enforce: z.boolean().default(false) }).prefault({}),
+  responseTypes: z.array(z.enum(RESPONSE_TYPES)).min(1, { message: 'must list at least one response type' }).default(['code']),
+  /** Dex's values; `implicit` must agree with responseTypes, which switches that flow (config/grants.ts). */
+  grantTypes: z.array(z.enum([...GRANT_TYPES, 'implicit'])).optional(),
+  /** Our own: the device flow's polling interval (RFC 8628 `interval`; Dex fixes 5s), in whole seconds. */
+  devicePollingInterval: duration('5s', { positive: true }).refine((ms) => ms % 1000 === 0, { message: 'must be whole seconds (e.g. "5s")' }),
+  /**
+   * Our own: PKCE S256 is always required for public clients; `enforce` requires it for all. `plain`
+   * is refused unless `allowPlain` (RFC 9700 §2.1.1: S256 is the method to use).
+   */
+  pkce: z.strictObject({ enforce: z.boolean().default(false), allowPlain: z.boolean().default(false) }).prefault({}),
+  /** Our own (RFC 9126 §5 require_pushed_authorization_requests): every client must use PAR. */
+  requirePushedAuthorizationRequests: z.boolean().default(false),
 });
 
 const staticClientSchema = z
@@ -214,15 +233,23 @@ const staticClientSchema = z
     allowedConnectors: z.array(z.string()).optional(),
     /** Our own: require PKCE for this confidential client. */
     requirePKCE: z.boolean().optional(),
+    /** Our own: CEL claims in this client's tokens and rules for them, docs/claims.md. */
+    ...CLIENT_CLAIM_KEYS,
   })
   .superRefine((client, ctx) => {
     if (!client.id && !client.idEnv) ctx.addIssue({ code: 'custom', path: ['id'], message: 'id or idEnv is required' });
-    if (!client.public && !client.secret && !client.secretEnv) {
-      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'a confidential client needs secret or secretEnv (or set public: true)' });
+    if (!client.public && !client.secret && !client.secretEnv && client.tokenEndpointAuthMethod !== 'private_key_jwt') {
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'a confidential client needs secret or secretEnv (or set public: true, or tokenEndpointAuthMethod: private_key_jwt with its keys)' });
     }
     if (client.public && (client.secret || client.secretEnv)) {
       ctx.addIssue({ code: 'custom', path: ['secret'], message: 'a public client must not have a secret' });
     }
+    // These grants rest on who the client is, which a public client cannot prove (grants/client_credentials.ts).
+    for (const grant of ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'] as const) {
+      const at = client.public ? (client.grantTypes?.indexOf(grant) ?? -1) : -1;
+      if (at >= 0) ctx.addIssue({ code: 'custom', path: ['grantTypes', at], message: `${grant} needs a confidential client (this one is public)` });
+    }
+    for (const issue of clientAuthIssues(client)) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
@@ -262,6 +289,8 @@ const connectorSchema = z.strictObject({
   /** Validated against the connector type's own schema by the loader. */
   config: z.unknown().optional(),
   grantTypes: z.array(z.string()).optional(),
+  /** Our own (Kubernetes' AuthenticationConfiguration names): CEL claim mappings and rules, docs/claims.md. */
+  ...CONNECTOR_CLAIM_KEYS,
 });
 
 const signerSchema = z.strictObject({
@@ -274,17 +303,50 @@ const signerSchema = z.strictObject({
     .prefault({}),
 });
 
+const loggerSchema = z.strictObject({
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  format: z.enum(['json', 'text']).default('json'),
+  excludeFields: z.array(z.string()).optional(),
+});
+
 /** True for an address only this host can reach (127.0.0.0/8, [::1], localhost); ":5557" listens everywhere. */
 export function isLoopbackAddress(address: string): boolean {
   const host = LISTEN_ADDRESS.exec(address)?.[1] ?? '';
   return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-const loggerSchema = z.strictObject({
-  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
-  format: z.enum(['json', 'text']).default('json'),
-  excludeFields: z.array(z.string()).optional(),
-});
+/**
+ * Dex's `grpc:` (its management API, admin/api/). The API changes clients, passwords and connectors
+ * and has no authentication of its own but the client certificate, so off loopback it must be mutual
+ * TLS; on loopback Dex's plain or server-only TLS setups are kept.
+ */
+const grpcSchema = z
+  .strictObject({
+    addr: listenAddress,
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    tlsClientCA: z.string().min(1).optional(),
+    tlsMinVersion: tlsVersion.optional(),
+    tlsMaxVersion: tlsVersion.optional(),
+    reflection: z.boolean().default(false),
+  })
+  .superRefine((grpc, ctx) => {
+    if (grpc.tlsCert && !grpc.tlsKey) ctx.addIssue({ code: 'custom', path: ['tlsKey'], message: 'is required with tlsCert' });
+    if (grpc.tlsKey && !grpc.tlsCert) ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'is required with tlsKey' });
+    for (const key of ['tlsClientCA', 'tlsMinVersion', 'tlsMaxVersion'] as const) {
+      if (grpc[key] && !grpc.tlsCert) ctx.addIssue({ code: 'custom', path: [key], message: 'needs tlsCert and tlsKey (TLS on the API listener)' });
+    }
+    if (grpc.tlsMinVersion && grpc.tlsMaxVersion && grpc.tlsMinVersion > grpc.tlsMaxVersion) {
+      ctx.addIssue({ code: 'custom', path: ['tlsMaxVersion'], message: `is lower than tlsMinVersion (${grpc.tlsMinVersion})` });
+    }
+    if (!isLoopbackAddress(grpc.addr) && !(grpc.tlsCert && grpc.tlsKey && grpc.tlsClientCA)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tlsClientCA'],
+        message: `the management API on ${grpc.addr} (not a loopback address) needs mutual TLS: set tlsCert, tlsKey and tlsClientCA, or listen on 127.0.0.1 (docs/admin-api.md)`,
+      });
+    }
+  });
 
 /** Our own: OpenTelemetry traces, exported over OTLP/HTTP; no section, no tracing. */
 const tracingSchema = z.strictObject({
@@ -302,6 +364,16 @@ const auditSchema = z.strictObject({
 });
 
 const loginSchema = z.strictObject({
+  /**
+   * Authorization requests stored per client IP in `window` (each waits in storage for its login until
+   * expiry.authRequests): beyond `maxPerClientIP` the IP is refused with a 429 page for `window`.
+   */
+  authRequests: z
+    .strictObject({
+      maxPerClientIP: z.number().int().positive().default(300),
+      window: duration('10m', { positive: true }),
+    })
+    .prefault({}),
   /** Failed password attempts allowed per user (and per client IP) in `window` before a wait is imposed. */
   throttle: z
     .strictObject({
@@ -320,7 +392,7 @@ export const configSchema = z
     storage: storageSchema,
     web: webSchema.prefault({}),
     telemetry: z.strictObject({ http: listenAddress.optional(), enableProfiling: z.boolean().optional(), tracing: tracingSchema.optional() }).prefault({}),
-    grpc: z.strictObject({ addr: listenAddress.optional() }).passthrough().optional(),
+    grpc: grpcSchema.optional(),
     frontend: frontendSchema.optional(),
     expiry: expirySchema.prefault({}),
     oauth2: oauth2Schema.prefault({}),
@@ -341,6 +413,9 @@ export const configSchema = z
     const { tlsMinVersion, tlsMaxVersion } = config.web;
     if (tlsMinVersion && tlsMaxVersion && tlsMinVersion > tlsMaxVersion) {
       ctx.addIssue({ code: 'custom', path: ['web', 'tlsMaxVersion'], message: `is lower than tlsMinVersion (${tlsMinVersion})` });
+    }
+    if (config.grpc && !config.web.http && !config.web.https) {
+      ctx.addIssue({ code: 'custom', path: ['grpc'], message: 'the management API runs beside the issuer: set web.http or web.https too' });
     }
     if (config.web.https && (!config.web.tlsCert || !config.web.tlsKey)) {
       ctx.addIssue({ code: 'custom', path: ['web', 'https'], message: 'needs web.tlsCert and web.tlsKey' });

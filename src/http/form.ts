@@ -61,15 +61,35 @@ async function readRaw(ctx: Context, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Parses a query string or form body; a parameter given twice is an error (RFC 6749 §3.1, §3.2). */
+/**
+ * Parameters a request may repeat (RFC 8707 §2 `resource`). Their values are absolute URIs, which
+ * cannot contain a space, so the values are kept space-separated in one string, as `scope` is;
+ * `listParam` splits them again.
+ */
+const REPEATABLE: ReadonlySet<string> = new Set(['resource']);
+
+/**
+ * Parses a query string or form body; a parameter given twice is an error (RFC 6749 §3.1, §3.2), except
+ * a repeatable one, whose values are joined with spaces (a value holding a space is refused).
+ */
 export function parseParams(text: string | URLSearchParams): Record<string, string> {
   const params = typeof text === 'string' ? new URLSearchParams(text) : text;
   const out: Record<string, string> = Object.create(null);
   for (const [key, value] of params) {
+    if (REPEATABLE.has(key)) {
+      if (value === '' || /\s/.test(value)) throw new BodyError(400, `parameter "${key}" must be an absolute URI (no spaces)`);
+      out[key] = key in out ? `${out[key]} ${value}` : value;
+      continue;
+    }
     if (key in out) throw new BodyError(400, `parameter "${key}" was given more than once`);
     out[key] = value;
   }
   return out;
+}
+
+/** The values of a repeatable parameter (REPEATABLE) as parsed by parseParams; [] when absent. */
+export function listParam(value: string | undefined): string[] {
+  return value === undefined ? [] : value.split(' ');
 }
 
 /** The form body of a POST (memoised on ctx.state so middleware and handlers can both read it). */

@@ -1,6 +1,7 @@
 /**
  * The approval (consent) step, /approval: GET shows what the client asks for; POST (CSRF-checked)
- * either issues the code or, on deny, ends the request with access_denied at the client.
+ * either issues the code (and tokens) or, on deny, ends the request with access_denied at the client.
+ * Both only for the browser that started the login.
  */
 import type { Context } from 'koa';
 import { readForm, readQuery } from '../http/form.js';
@@ -8,8 +9,9 @@ import { subjectOf } from '../oidc/claims.js';
 import type { AuthRequest } from '../storage/storage.js';
 import { assertCsrf } from './csrf.js';
 import { LoginError } from './errors.js';
-import { denyRequest, issueCode, loadAuthRequest } from './flow.js';
-import { redirect, sendNextStep, type LoginDeps } from './handler.js';
+import { loadOwnAuthRequest } from './browser-binding.js';
+import { denyRequest, issueAuthorization } from './flow.js';
+import { sendNextStep, type LoginDeps } from './handler.js';
 import { sendPage } from './page.js';
 import { approvalPage } from './pages/approval.js';
 
@@ -20,7 +22,7 @@ function assertLoggedIn(authRequest: AuthRequest): asserts authRequest is AuthRe
 }
 
 export async function handleApprovalPage(ctx: Context, deps: LoginDeps): Promise<void> {
-  const authRequest = await loadAuthRequest(deps.issuer, readQuery(ctx).req);
+  const authRequest = await loadOwnAuthRequest(ctx, deps.issuer, readQuery(ctx).req);
   assertLoggedIn(authRequest);
   const client = await deps.issuer.storage.clients.get(authRequest.clientId);
   sendPage(ctx, deps.theme, 200, approvalPage({
@@ -36,24 +38,24 @@ export async function handleApprovalPage(ctx: Context, deps: LoginDeps): Promise
 
 export async function handleApproval(ctx: Context, deps: LoginDeps): Promise<void> {
   const form = await readForm(ctx);
-  const authRequest = await loadAuthRequest(deps.issuer, form.req);
+  const authRequest = await loadOwnAuthRequest(ctx, deps.issuer, form.req);
   assertCsrf(authRequest, form);
   assertLoggedIn(authRequest);
   if (form.approval === 'approve') {
-    const step = await issueCode(deps.issuer, authRequest.id);
+    const step = await issueAuthorization(deps.issuer, authRequest.id);
     recordConsent(deps, authRequest, true);
     return sendNextStep(ctx, deps, step);
   }
-  let location: string;
+  let response: Awaited<ReturnType<typeof denyRequest>>;
   try {
-    location = await denyRequest(deps.issuer, authRequest.id, 'the user denied the request');
+    response = await denyRequest(deps.issuer, authRequest.id, 'the user denied the request');
   } catch (error) {
     // An out-of-band client has no redirect: the denial is shown as a page, and is still a denial.
     if (error instanceof LoginError && error.code === 'access_denied') recordConsent(deps, authRequest, false);
     throw error;
   }
   recordConsent(deps, authRequest, false);
-  redirect(ctx, location);
+  sendNextStep(ctx, deps, response);
 }
 
 /** Written once the auth request was taken, so a second submit of the same form is not counted twice. */

@@ -9,6 +9,8 @@ export type LoginErrorCode =
   | 'bad_request'
   | 'request_not_found'
   | 'csrf'
+  | 'wrong_browser'
+  | 'too_many_requests'
   | 'connector_not_found'
   | 'connector_not_allowed'
   | 'not_logged_in'
@@ -18,6 +20,7 @@ export type LoginErrorCode =
   | 'invalid_response'
   | 'replay'
   | 'not_in_allowed_groups'
+  | 'account_not_allowed'
   | 'access_denied'
   | 'misconfigured'
   | 'not_found'
@@ -59,6 +62,8 @@ export function fromConnectorError(error: ConnectorError, upstream: string): Log
       return new LoginError('upstream_error', 502, 'Sign-in service error', `The sign-in service at ${upstream} reported an error: ${error.message}`, { cause: error });
     case 'not_in_allowed_groups':
       return new LoginError('not_in_allowed_groups', 403, 'Access not allowed', 'You are not in a group allowed to use this application.', { cause: error });
+    case 'account_not_allowed':
+      return new LoginError('account_not_allowed', 403, 'Access not allowed', `This account cannot sign in here: ${error.message}`, { cause: error });
     case 'access_denied':
       return new LoginError('access_denied', 403, 'Access denied', `The sign-in was refused: ${error.message}`, { cause: error });
     case 'replay':

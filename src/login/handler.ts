@@ -5,8 +5,9 @@
  */
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
+import { ClaimRuleError } from '../claims/connector-claims.js';
 import { BodyError } from '../http/form.js';
-import { allowedConnectors } from '../oidc/authorize/check_connector.js';
+import { allowedConnectors, loginGrantType } from '../oidc/authorize/check_connector.js';
 import type { IssuerContext, OpenConnector } from '../oidc/context.js';
 import { StorageUnavailableError, type AuthRequest } from '../storage/storage.js';
 import type { ClientIPReader } from './client-ip.js';
@@ -14,6 +15,7 @@ import { LoginError, toLoginError } from './errors.js';
 import type { NextStep } from './flow.js';
 import { contentSecurityPolicy, sendPage, setSecurityHeaders } from './page.js';
 import { errorPage } from './pages/error.js';
+import { formPostPage } from './pages/form-post.js';
 import { oobPage } from './pages/oob.js';
 import type { Theme } from './theme.js';
 import type { LoginThrottle } from './throttle.js';
@@ -22,6 +24,8 @@ export interface LoginDeps {
   issuer: IssuerContext;
   theme: Theme;
   throttle: LoginThrottle;
+  /** Counts the authorization requests each client IP has stored (login.authRequests). */
+  authRequestLimit: LoginThrottle;
   clientIP: ClientIPReader;
 }
 
@@ -69,15 +73,17 @@ function causeMessage(error: LoginError): string {
   return cause instanceof Error ? `${cause.name}: ${cause.message}` : error.message;
 }
 
-/** Sends the browser on: a redirect, or the page with an out-of-band code. */
+/** Sends the browser on: a redirect, the form_post page, or the page with an out-of-band code. */
 export function sendNextStep(ctx: Context, deps: LoginDeps, step: NextStep): void {
   if ('location' in step) redirect(ctx, step.location);
+  else if ('formPost' in step) sendPage(ctx, deps.theme, 200, formPostPage(step.formPost.action, step.formPost.fields));
   else sendPage(ctx, deps.theme, 200, oobPage(step.oobCode));
 }
 
-export function redirect(ctx: Context, location: string): void {
+/** 302, or 303 after a POST whose next step is a GET. */
+export function redirect(ctx: Context, location: string, status: 302 | 303 = 302): void {
   setSecurityHeaders(ctx, contentSecurityPolicy({}));
-  ctx.status = 302;
+  ctx.status = status;
   ctx.redirect(location);
 }
 
@@ -86,7 +92,7 @@ export async function connectorFor(deps: LoginDeps, authRequest: AuthRequest, co
   const open = connectorId === undefined ? undefined : deps.issuer.connectors.get(connectorId);
   if (!open) throw new LoginError('connector_not_found', 404, 'Unknown sign-in method', 'This sign-in method does not exist or is not available right now.');
   const client = await deps.issuer.storage.clients.get(authRequest.clientId);
-  if (!allowedConnectors(deps.issuer, client).some((c) => c.id === open.id)) {
+  if (!allowedConnectors(deps.issuer, client, loginGrantType(deps.issuer, authRequest)).some((c) => c.id === open.id)) {
     throw new LoginError('connector_not_allowed', 403, 'Sign-in method not allowed', 'This application does not allow this sign-in method.');
   }
   return open;
@@ -101,6 +107,17 @@ export interface LoginRecord {
   /** The `sub` tokens will carry, once the login succeeded. */
   subject?: string;
   reason?: string;
+  /** A claim rule that refused (claimValidationRules[0]), its message, and why it failed when it did not evaluate. */
+  rule?: string;
+  message?: string;
+  detail?: string;
+}
+
+/** The claim rule behind a refusal (a ClaimRuleError, or a LoginError made from one), for the audit line. */
+export function ruleRefusal(error: unknown): Pick<LoginRecord, 'rule' | 'message' | 'detail'> {
+  const rule = error instanceof ClaimRuleError ? error : error instanceof LoginError && error.cause instanceof ClaimRuleError ? error.cause : undefined;
+  if (!rule) return {};
+  return { rule: rule.rule, message: rule.message, ...(rule.detail ? { detail: rule.detail } : {}) };
 }
 
 export function recordLogin(deps: LoginDeps, record: LoginRecord): void {

@@ -1,18 +1,19 @@
 /**
  * The password form of a PasswordConnector (/auth/{connector}/login): GET shows it (login_hint
- * pre-filled), POST checks the CSRF token and the throttle, asks the connector, and either shows the
- * form again with the error tied to the fields or completes the login.
+ * pre-filled), POST checks the browser binding, the CSRF token and the throttle, asks the connector,
+ * and either shows the form again with the error tied to the fields or completes the login.
  */
 import type { Context } from 'koa';
 import type { PasswordConnector } from '../connector.js';
 import { readForm, readQuery } from '../http/form.js';
-import { allowedConnectors } from '../oidc/authorize/check_connector.js';
+import { allowedConnectors, loginGrantType } from '../oidc/authorize/check_connector.js';
 import { subjectOf } from '../oidc/claims.js';
 import type { AuthRequest } from '../storage/storage.js';
 import { assertCsrf } from './csrf.js';
 import { callConnector, LoginError } from './errors.js';
-import { completeLogin, connectorScopes, loadAuthRequest } from './flow.js';
-import { connectorFor, recordLogin, sendNextStep, type LoginDeps } from './handler.js';
+import { loadOwnAuthRequest } from './browser-binding.js';
+import { completeLogin, connectorScopes } from './flow.js';
+import { connectorFor, recordLogin, ruleRefusal, sendNextStep, type LoginDeps } from './handler.js';
 import { sendPage } from './page.js';
 import { passwordPage } from './pages/password.js';
 import { describeWait } from './throttle.js';
@@ -33,7 +34,7 @@ const promptOf = (connector: PasswordConnector): string => connector.prompt() ||
 async function showForm(ctx: Context, deps: LoginDeps, step: PasswordStep & { authRequest: AuthRequest }, status: number, username?: string, error?: string) {
   const { open, connector, authRequest } = step;
   const client = await deps.issuer.storage.clients.get(authRequest.clientId);
-  const choices = allowedConnectors(deps.issuer, client);
+  const choices = allowedConnectors(deps.issuer, client, loginGrantType(deps.issuer, authRequest));
   sendPage(ctx, deps.theme, status, passwordPage({
     basePath: deps.issuer.basePath,
     connectorId: open.id,
@@ -50,14 +51,14 @@ async function showForm(ctx: Context, deps: LoginDeps, step: PasswordStep & { au
 }
 
 export async function handlePasswordForm(ctx: Context, deps: LoginDeps): Promise<void> {
-  const authRequest = await loadAuthRequest(deps.issuer, readQuery(ctx).req);
+  const authRequest = await loadOwnAuthRequest(ctx, deps.issuer, readQuery(ctx).req);
   const step = { ...(await passwordConnector(deps, authRequest, ctx.params.connector)), authRequest };
   await showForm(ctx, deps, step, 200, authRequest.loginHint);
 }
 
 export async function handlePasswordLogin(ctx: Context, deps: LoginDeps): Promise<void> {
   const form = await readForm(ctx);
-  const authRequest = await loadAuthRequest(deps.issuer, form.req);
+  const authRequest = await loadOwnAuthRequest(ctx, deps.issuer, form.req);
   assertCsrf(authRequest, form);
   const step = { ...(await passwordConnector(deps, authRequest, ctx.params.connector)), authRequest };
   const { open, connector } = step;
@@ -77,7 +78,7 @@ export async function handlePasswordLogin(ctx: Context, deps: LoginDeps): Promis
 
   const identity = await callConnector(open.name, () => connector.login(connectorScopes(authRequest), username, password))
     .catch((error: LoginError) => {
-      recordLogin(deps, { ...base, outcome: 'refused', reason: error.code });
+      recordLogin(deps, { ...base, outcome: 'refused', reason: error.code, ...ruleRefusal(error) });
       throw error;
     });
   if (!identity) {

@@ -1,15 +1,19 @@
 /**
  * Mounts the login side of the issuer on the issuer's router, every path relative to the issuer
  * path: /auth (authorization endpoint + chooser), /auth/:connector, /auth/:connector/login,
- * /callback[/:connector], /approval, /saml/:connector/metadata, / and /static/:file.
+ * /callback[/:connector], /callback/:connector/finish, /approval, /saml/:connector/metadata, / and
+ * /static/:file, and while the device grant is enabled Dex's /device, /device/auth/verify_code and /device/callback.
  */
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { IssuerContext } from '../oidc/context.js';
+import { deviceFlowEnabled } from '../oidc/device/authorization-endpoint.js';
+import { DEVICE_PATHS } from '../oidc/device/device-request.js';
 import { handleApproval, handleApprovalPage } from './approval.js';
 import { loginAssets } from './assets.js';
-import { handleCallback } from './callback.js';
+import { handleCallback, handleCallbackFinish } from './callback.js';
 import { clientIPReader } from './client-ip.js';
+import { handleDeviceCallback, handleDevicePage, handleUserCode } from './device.js';
 import { LoginError } from './errors.js';
 import { loginRoute, type LoginDeps } from './handler.js';
 import { sendPage } from './page.js';
@@ -19,11 +23,17 @@ import { handleAuthorize, handleConnectorStart } from './start.js';
 import { resolveTheme } from './theme.js';
 import { createLoginThrottle } from './throttle.js';
 
+/** login.authRequests as a throttle: every stored request counts, and the limit holds for one window. */
+function authRequestLimit(limit: { maxPerClientIP: number; window: number }) {
+  return { maxFailures: limit.maxPerClientIP, window: limit.window, lockout: limit.window };
+}
+
 export function mountLoginRoutes(router: Router, ctx: IssuerContext): void {
   const deps: LoginDeps = {
     issuer: ctx,
     theme: resolveTheme(ctx.config, ctx.basePath),
     throttle: createLoginThrottle(ctx.storage, ctx.config.login.throttle, ctx.now),
+    authRequestLimit: createLoginThrottle(ctx.storage, authRequestLimit(ctx.config.login.authRequests), ctx.now),
     clientIP: clientIPReader(ctx.config),
   };
   const assets = loginAssets(deps.theme.extraCSS);
@@ -37,8 +47,14 @@ export function mountLoginRoutes(router: Router, ctx: IssuerContext): void {
   router.post('/callback', loginRoute('/callback', deps, handleCallback));
   router.get('/callback/:connector', loginRoute('/callback/:connector', deps, handleCallback));
   router.post('/callback/:connector', loginRoute('/callback/:connector', deps, handleCallback));
+  router.get('/callback/:connector/finish', loginRoute('/callback/:connector/finish', deps, handleCallbackFinish));
   router.get('/approval', loginRoute('/approval', deps, handleApprovalPage));
   router.post('/approval', loginRoute('/approval', deps, handleApproval));
+  if (deviceFlowEnabled(ctx)) {
+    router.get(DEVICE_PATHS.verification, loginRoute(DEVICE_PATHS.verification, deps, handleDevicePage));
+    router.post(DEVICE_PATHS.verifyCode, loginRoute(DEVICE_PATHS.verifyCode, deps, handleUserCode));
+    router.get(DEVICE_PATHS.callback, loginRoute(DEVICE_PATHS.callback, deps, handleDeviceCallback));
+  }
   router.get('/saml/:connector/metadata', loginRoute('/saml/:connector/metadata', deps, serveSamlMetadata));
   router.get('/', loginRoute('/', deps, async (koaCtx) => sendPage(koaCtx, deps.theme, 200, rootPage(deps.theme.issuerName, ctx.basePath))));
   router.get('/static/:file', loginRoute('/static/:file', deps, async (koaCtx) => {

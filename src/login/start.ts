@@ -1,28 +1,37 @@
 /**
- * Where a login starts. /auth runs the authorization checks, stores the request and shows the
- * connector chooser (or goes straight to the one connector). /auth/{connector} starts that
+ * Where a login starts. /auth runs the authorization checks, stores the request bound to this
+ * browser (browser-binding.ts) and shows the connector chooser (or goes straight to the one connector). /auth/{connector} starts that
  * connector: the password form, a redirect to the upstream, or the SAML POST to the IdP.
  */
 import type { Context } from 'koa';
 import { readForm, readQuery } from '../http/form.js';
-import { allowedConnectors } from '../oidc/authorize/check_connector.js';
+import { allowedConnectors, loginGrantType } from '../oidc/authorize/check_connector.js';
 import { authorize } from '../oidc/authorize/index.js';
 import type { OAuthError } from '../oidc/errors.js';
 import { callConnector, LoginError } from './errors.js';
-import { connectorScopes, loadAuthRequest, startConnectorLogin } from './flow.js';
-import { connectorFor, redirect, type LoginDeps } from './handler.js';
+import { bindBrowser, loadOwnAuthRequest } from './browser-binding.js';
+import { connectorScopes, startConnectorLogin } from './flow.js';
+import { connectorFor, redirect, sendNextStep, type LoginDeps } from './handler.js';
 import { sendPage } from './page.js';
 import { chooserPage } from './pages/chooser.js';
 import { samlPostPage } from './pages/saml-post.js';
+import { describeWait } from './throttle.js';
 
 export async function handleAuthorize(ctx: Context, deps: LoginDeps): Promise<void> {
   const params = ctx.method === 'POST' ? await readForm(ctx) : readQuery(ctx);
   if (params.req !== undefined && params.client_id === undefined) return showChooserAgain(ctx, deps, params.req);
-  const outcome = await authorize(deps.issuer, params);
+  // Each request waits in storage for its login: a client IP may store only so many (login.authRequests).
+  const limitKeys = [`auth-requests:ip:${deps.clientIP(ctx)}`];
+  const limited = await deps.authRequestLimit.lockedFor(limitKeys);
+  if (limited > 0) {
+    throw new LoginError('too_many_requests', 429, 'Too many sign-in requests', `Too many sign-ins were started from your network; try again in ${describeWait(limited)}.`);
+  }
+  const outcome = await authorize(deps.issuer, params, bindBrowser(ctx, deps.issuer));
   if (outcome.kind === 'error_page') throw unvalidatedRequest(outcome.error);
-  if (outcome.kind === 'error_redirect') return redirect(ctx, outcome.location);
+  if (outcome.kind === 'error_response') return sendNextStep(ctx, deps, outcome.response);
 
   const { authRequest } = outcome;
+  await deps.authRequestLimit.fail(limitKeys);
   if (outcome.connectorId) return redirect(ctx, connectorStartURL(deps, outcome.connectorId, authRequest.id));
   sendPage(ctx, deps.theme, 200, chooserPage({
     basePath: deps.issuer.basePath,
@@ -34,13 +43,13 @@ export async function handleAuthorize(ctx: Context, deps: LoginDeps): Promise<vo
 
 /** "Use another sign-in method": the chooser for a request already under way. */
 async function showChooserAgain(ctx: Context, deps: LoginDeps, authRequestId: string): Promise<void> {
-  const authRequest = await loadAuthRequest(deps.issuer, authRequestId);
+  const authRequest = await loadOwnAuthRequest(ctx, deps.issuer, authRequestId);
   const client = await deps.issuer.storage.clients.get(authRequest.clientId);
   sendPage(ctx, deps.theme, 200, chooserPage({
     basePath: deps.issuer.basePath,
     clientName: client?.name || authRequest.clientId,
     authRequestId: authRequest.id,
-    connectors: allowedConnectors(deps.issuer, client),
+    connectors: allowedConnectors(deps.issuer, client, loginGrantType(deps.issuer, authRequest)),
   }));
 }
 
@@ -55,7 +64,7 @@ export function connectorStartURL(deps: LoginDeps, connectorId: string, authRequ
 }
 
 export async function handleConnectorStart(ctx: Context, deps: LoginDeps): Promise<void> {
-  const authRequest = await loadAuthRequest(deps.issuer, readQuery(ctx).req);
+  const authRequest = await loadOwnAuthRequest(ctx, deps.issuer, readQuery(ctx).req);
   const open = await connectorFor(deps, authRequest, ctx.params.connector);
   const { basePath, issuer } = deps.issuer;
   const connector = open.connector;

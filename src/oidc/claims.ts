@@ -4,7 +4,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { JWTPayload } from 'jose';
+import type { ClientTokenClaims } from '../claims/client-claims.js';
 import type { StoredIdentity } from '../storage/storage.js';
+import { accessTokenAudience } from './resources.js';
 import type { ParsedScopes } from './scopes.js';
 
 /** What a grant established, from which both tokens are built. */
@@ -16,11 +18,15 @@ export interface GrantedSession {
   scopes: ParsedScopes;
   /** `aud`: the client, plus trusted peers asked for with audience:server:client_id:<peer>. */
   audience: string[];
+  /** RFC 8707 resources: when given, the access token's `aud` instead of `audience` (the ID token keeps it). */
+  resources?: string[];
   /** The session (refresh-token family) ID, the tokens' `sid`. */
   sessionId: string;
   /** Epoch seconds of the authentication. */
   authTime: number;
   nonce?: string;
+  /** What the client's own claim expressions add (src/claims/client-claims.ts), per token. */
+  clientClaims?: ClientTokenClaims;
 }
 
 function protobufString(field: number, value: string): Buffer {
@@ -40,6 +46,62 @@ function protobufString(field: number, value: string): Buffer {
  */
 export function subjectOf(userId: string, connectorId: string): string {
   return Buffer.concat([protobufString(1, userId), protobufString(2, connectorId)]).toString('base64url');
+}
+
+/** Reads a protobuf varint at `offset`; undefined if it runs past the end or beyond 64 bits. */
+function readVarint(bytes: Buffer, offset: number): { value: number; next: number } | undefined {
+  let value = 0;
+  for (let i = 0; i < 10 && offset + i < bytes.length; i++) {
+    const byte = bytes[offset + i]!;
+    value += (byte & 0x7f) * 2 ** (7 * i);
+    if ((byte & 0x80) === 0) return { value, next: offset + i + 1 };
+  }
+  return undefined;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The inverse of `subjectOf`, as Dex decodes a `sub` (internal.Unmarshal: unpadded base64url, then the
+ * protobuf IDTokenSubject): fields in any order, the last one winning, unknown fields skipped, absent
+ * ones empty. Undefined if `sub` is not such an encoding (bad base64url, truncated or malformed
+ * protobuf, strings that are not UTF-8).
+ */
+export function parseSubject(sub: string): { userId: string; connectorId: string } | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(sub) || sub.length % 4 === 1) return undefined;
+  const bytes = Buffer.from(sub, 'base64url');
+  const fields: Record<number, string> = { 1: '', 2: '' };
+  let offset = 0;
+  while (offset < bytes.length) {
+    const key = readVarint(bytes, offset);
+    if (!key || key.value < 8) return undefined;
+    const field = Math.floor(key.value / 8);
+    const wireType = key.value % 8;
+    offset = key.next;
+    if (wireType === 0) {
+      const skipped = readVarint(bytes, offset);
+      if (!skipped) return undefined;
+      offset = skipped.next;
+    } else if (wireType === 1 || wireType === 5) {
+      offset += wireType === 1 ? 8 : 4;
+    } else if (wireType === 2) {
+      const length = readVarint(bytes, offset);
+      if (!length || length.next + length.value > bytes.length) return undefined;
+      const value = bytes.subarray(length.next, length.next + length.value);
+      offset = length.next + length.value;
+      if (field === 1 || field === 2) {
+        try {
+          fields[field] = UTF8.decode(value);
+        } catch {
+          return undefined;
+        }
+      }
+    } else {
+      return undefined; // groups (3, 4) and reserved wire types
+    }
+    if (offset > bytes.length) return undefined;
+  }
+  return { userId: fields[1]!, connectorId: fields[2]! };
 }
 
 /** at_hash / c_hash (OIDC Core §3.3.2.11): left half of the hash the signing algorithm uses. */
@@ -63,41 +125,129 @@ export function identityClaims(session: Pick<GrantedSession, 'identity' | 'scope
   }
   if (scopes.groups) claims.groups = identity.groups ?? [];
   if (scopes.federatedId) claims.federated_claims = { connector_id: session.connectorId, user_id: identity.userId };
+  // The connector's claimMappings.extra, whatever the scopes; their names were refused at load if
+  // idgate sets them, and never replace a claim set above.
+  for (const [name, value] of Object.entries(identity.extra ?? {})) if (!(name in claims)) claims[name] = value;
   return claims;
 }
 
-function registeredClaims(session: GrantedSession, issuedAt: number, lifetimeMs: number): JWTPayload {
+/** The identity claims each scope grants, as identityClaims writes them. */
+const CLAIMS_BY_SCOPE: Readonly<Record<string, readonly string[]>> = {
+  email: ['email', 'email_verified'],
+  profile: ['name', 'preferred_username'],
+  groups: ['groups'],
+  'federated:id': ['federated_claims'],
+};
+
+/** The identity claims of a token of ours that `scopes` grant (for /userinfo, and tokens made from a token). */
+export function claimsForScopes(payload: JWTPayload, scopes: readonly string[]): JWTPayload {
+  const claims: JWTPayload = {};
+  for (const scope of scopes) {
+    for (const name of CLAIMS_BY_SCOPE[scope] ?? []) if (payload[name] !== undefined) claims[name] = payload[name];
+  }
+  return claims;
+}
+
+/** An ID token has no `scope`: openid, and each scope whose claims it carries, is what it shows was granted. */
+export function scopesShownBy(idToken: JWTPayload): string[] {
+  return ['openid', ...Object.keys(CLAIMS_BY_SCOPE).filter((scope) => CLAIMS_BY_SCOPE[scope]!.some((name) => idToken[name] !== undefined))];
+}
+
+/** RFC 8693 §4.1 `act`: the party acting for the subject; a nested `act` records the earlier actors. */
+export interface ActorClaim {
+  sub: string;
+  act?: ActorClaim;
+}
+
+/**
+ * What a token says, whatever produced it: a login session (sessionContent), a client on its own
+ * behalf (client_credentials) or a token exchange. Both token builders below read only this.
+ */
+export interface TokenContent {
+  issuer: string;
+  subject: string;
+  audience: string[];
+  /** The client the token is issued to (`client_id`, the ID token's `azp`). */
+  clientId: string;
+  scopes: readonly string[];
+  /** Identity claims the scopes grant (identityClaims, claimsForScopes). */
+  identity: JWTPayload;
+  /** The login session (`sid`) and when it authenticated (`auth_time`), for tokens that come from one. */
+  sessionId?: string;
+  authTime?: number;
+  act?: ActorClaim;
+  /** Epoch seconds the token must not outlive (the token it was exchanged for). */
+  notAfter?: number;
+  /** The client's own claims (GrantedSession.clientClaims). */
+  clientClaims?: ClientTokenClaims;
+}
+
+export function sessionContent(session: GrantedSession): TokenContent {
   return {
-    iss: session.issuer,
-    sub: subjectOf(session.identity.userId, session.connectorId),
-    aud: session.audience.length === 1 ? session.audience[0] : session.audience,
-    exp: issuedAt + Math.floor(lifetimeMs / 1000),
-    iat: issuedAt,
-    auth_time: session.authTime,
+    issuer: session.issuer,
+    subject: subjectOf(session.identity.userId, session.connectorId),
+    audience: session.audience,
+    clientId: session.clientId,
+    scopes: session.scopes.all,
+    identity: identityClaims(session),
+    sessionId: session.sessionId,
+    authTime: session.authTime,
+    ...(session.clientClaims ? { clientClaims: session.clientClaims } : {}),
   };
 }
 
-/** ID token claims; `accessToken` (and `code`) add at_hash (and c_hash) for `algorithm`. */
+function registeredClaims(content: TokenContent, issuedAt: number, lifetimeMs: number): JWTPayload {
+  const exp = issuedAt + Math.floor(lifetimeMs / 1000);
+  return {
+    iss: content.issuer,
+    sub: content.subject,
+    aud: content.audience.length === 1 ? content.audience[0] : content.audience,
+    exp: content.notAfter === undefined ? exp : Math.min(exp, content.notAfter),
+    iat: issuedAt,
+    ...(content.authTime !== undefined && { auth_time: content.authTime }),
+  };
+}
+
+/** ID token claims for any content; `accessToken` (and `code`) add at_hash (and c_hash) for `algorithm`. */
+export function contentIdTokenClaims(
+  content: TokenContent,
+  at: { issuedAt: number; lifetimeMs: number; algorithm: string; accessToken?: string; code?: string; nonce?: string },
+): JWTPayload {
+  const claims: JWTPayload = { ...registeredClaims(content, at.issuedAt, at.lifetimeMs), azp: content.clientId };
+  if (at.nonce) claims.nonce = at.nonce;
+  if (at.accessToken) claims.at_hash = tokenHashClaim(at.accessToken, at.algorithm);
+  if (at.code) claims.c_hash = tokenHashClaim(at.code, at.algorithm);
+  if (content.sessionId !== undefined) claims.sid = content.sessionId;
+  if (content.act) claims.act = content.act;
+  // A client's claims may replace identity claims (a narrower groups); registered ones were refused at load.
+  return { ...claims, ...content.identity, ...content.clientClaims?.idToken };
+}
+
+/** ID token claims of a login session. */
 export function idTokenClaims(
   session: GrantedSession,
   at: { issuedAt: number; lifetimeMs: number; algorithm: string; accessToken?: string; code?: string; includeNonce: boolean },
 ): JWTPayload {
-  const claims: JWTPayload = { ...registeredClaims(session, at.issuedAt, at.lifetimeMs), azp: session.clientId };
-  if (at.includeNonce && session.nonce) claims.nonce = session.nonce;
-  if (at.accessToken) claims.at_hash = tokenHashClaim(at.accessToken, at.algorithm);
-  if (at.code) claims.c_hash = tokenHashClaim(at.code, at.algorithm);
-  claims.sid = session.sessionId;
-  return { ...claims, ...identityClaims(session) };
+  const { includeNonce, ...rest } = at;
+  return contentIdTokenClaims(sessionContent(session), { ...rest, ...(includeNonce && session.nonce && { nonce: session.nonce }) });
 }
 
-/** JWT access token claims (RFC 9068 §2.2), signed with header typ `at+jwt`. */
-export function accessTokenClaims(session: GrantedSession, at: { issuedAt: number; lifetimeMs: number }): JWTPayload {
+/** JWT access token claims (RFC 9068 §2.2) for any content, signed with header typ `at+jwt`. */
+export function contentAccessTokenClaims(content: TokenContent, at: { issuedAt: number; lifetimeMs: number }): JWTPayload {
   return {
-    ...registeredClaims(session, at.issuedAt, at.lifetimeMs),
+    ...registeredClaims(content, at.issuedAt, at.lifetimeMs),
     jti: randomBytes(16).toString('base64url'),
-    client_id: session.clientId,
-    scope: session.scopes.all.join(' '),
-    sid: session.sessionId,
-    ...identityClaims(session),
+    client_id: content.clientId,
+    ...(content.scopes.length > 0 && { scope: content.scopes.join(' ') }),
+    ...(content.sessionId !== undefined && { sid: content.sessionId }),
+    ...(content.act && { act: content.act }),
+    ...content.identity,
+    ...content.clientClaims?.accessToken,
   };
+}
+
+/** JWT access token claims of a login session; its `aud` is the session's resources when it has any. */
+export function accessTokenClaims(session: GrantedSession, at: { issuedAt: number; lifetimeMs: number }): JWTPayload {
+  const audience = accessTokenAudience(session.resources, session.audience);
+  return contentAccessTokenClaims({ ...sessionContent(session), audience }, at);
 }

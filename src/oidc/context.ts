@@ -17,6 +17,8 @@ export interface OpenConnector {
   type: string;
   name: string;
   connector: Connector;
+  /** Grants it may serve (connectors[].grantTypes); absent: all. */
+  grantTypes?: string[];
 }
 
 export interface IssuerContext {
@@ -27,12 +29,20 @@ export interface IssuerContext {
   basePath: string;
   storage: Storage;
   signer: Signer;
-  /** In config order; the password DB is the connector `local` when enablePasswordDB is set. */
+  /**
+   * In config order, the password DB (`local`, with enablePasswordDB) and then the connectors stored
+   * through the management API; the latter are opened and closed in place as storage changes.
+   */
   connectors: Map<string, OpenConnector>;
   logger: Logger;
   audit: AuditLog;
   metrics: IssuerMetrics;
   now: Clock;
+}
+
+/** Dex's rule (GrantTypeAllowed): a connector without grantTypes, or with an empty list, serves every grant. */
+export function connectorServesGrant(open: Pick<OpenConnector, 'grantTypes'>, grantType: string): boolean {
+  return !open.grantTypes || open.grantTypes.length === 0 || open.grantTypes.includes(grantType);
 }
 
 /** The issuer URL tokens carry as `iss`: the configured one without a trailing slash. */

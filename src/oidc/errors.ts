@@ -11,6 +11,7 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'unsupported_response_type'
   | 'invalid_scope'
+  | 'invalid_target'
   | 'access_denied'
   | 'server_error'
   | 'temporarily_unavailable'
@@ -19,7 +20,11 @@ export type OAuthErrorCode =
   | 'interaction_required'
   | 'invalid_token'
   | 'insufficient_scope'
-  | 'unsupported_token_type';
+  | 'unsupported_token_type'
+  /** RFC 8628 §3.5: the device grant's answers while polling. */
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token';
 
 const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -29,6 +34,7 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   unsupported_grant_type: 400,
   unsupported_response_type: 400,
   invalid_scope: 400,
+  invalid_target: 400,
   access_denied: 403,
   server_error: 500,
   temporarily_unavailable: 503,
@@ -38,6 +44,9 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   invalid_token: 401,
   insufficient_scope: 403,
   unsupported_token_type: 400,
+  authorization_pending: 400,
+  slow_down: 400,
+  expired_token: 400,
 };
 
 export class OAuthError extends Error {

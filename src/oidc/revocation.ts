@@ -9,12 +9,13 @@
  * subject issued up to now", which /userinfo and filters compare with a token's iat, and the code and
  * refresh grants with when the code or family was created.
  */
+import type { JWTPayload } from 'jose';
 import { AlreadyExistsError, issuedBeforeRevocation, subjectKey } from '../storage/storage.js';
 import { subjectOf } from './claims.js';
 import { issuerUrl, type IssuerContext } from './context.js';
 
 export type RevocationReason =
-  | 'code_reused' | 'refresh_token_reused' | 'upstream_refresh_failed' | 'revoked_by_client' | 'revoked_by_admin';
+  | 'code_reused' | 'device_code_reused' | 'refresh_token_reused' | 'upstream_refresh_failed' | 'revoked_by_client' | 'revoked_by_admin';
 
 /** What revoking needs of the issuer; the sessions CLI provides it without a running issuer. */
 export type RevocationDeps = Pick<IssuerContext, 'storage' | 'config' | 'audit' | 'now'>;
@@ -81,11 +82,20 @@ export async function isSubjectRevoked(
   return 'sinceMs' in since ? since.sinceMs <= revocation.createdAt : issuedBeforeRevocation(since.iat, revocation.createdAt);
 }
 
-export async function isSessionRevoked(ctx: IssuerContext, sessionId: string): Promise<boolean> {
+export async function isSessionRevoked(ctx: Pick<IssuerContext, 'storage'>, sessionId: string): Promise<boolean> {
   return (await ctx.storage.revocations.get(`sid:${sessionId}`)) !== undefined;
 }
 
 /** An access token revoked by itself (RFC 7009), remembered until its exp. */
 export async function isTokenRevoked(ctx: Pick<IssuerContext, 'storage'>, jti: string): Promise<boolean> {
   return (await ctx.storage.revocations.get(`jti:${jti}`)) !== undefined;
+}
+
+/** A verified token of ours that is no longer good: its session, itself (jti) or its subject was revoked since it was issued. */
+export async function isIssuedTokenRevoked(ctx: Pick<IssuerContext, 'storage' | 'issuer'>, payload: JWTPayload): Promise<boolean> {
+  return (
+    (typeof payload.sid === 'string' && (await isSessionRevoked(ctx, payload.sid))) ||
+    (typeof payload.jti === 'string' && (await isTokenRevoked(ctx, payload.jti))) ||
+    (typeof payload.sub === 'string' && (await isSubjectRevoked(ctx, payload.sub, { iat: payload.iat })))
+  );
 }

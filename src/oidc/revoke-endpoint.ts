@@ -12,12 +12,12 @@ import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } f
 import { cors } from '../http/cors.js';
 import { readForm } from '../http/form.js';
 import { AlreadyExistsError } from '../storage/storage.js';
-import { authenticateClient, presentedClientId } from './client-auth.js';
+import { authenticateClient, presentedClientId } from './client-auth/index.js';
 import type { IssuerContext } from './context.js';
 import { OAuthError } from './errors.js';
 import { protocolErrors } from './respond.js';
 import { revokeSession } from './revocation.js';
-import { classifySecret, parseRefreshToken, type RefreshFamily } from './token/refresh-family.js';
+import { classifySecret, parsePresentedRefreshToken, type RefreshFamily } from './token/refresh-family.js';
 
 export const REVOCATION_PATH = '/token/revoke';
 
@@ -35,9 +35,11 @@ function looksLikeJwt(token: string): boolean {
 }
 
 async function revokeRefreshToken(ctx: IssuerContext, token: string, clientId: string): Promise<RevocationOutcome> {
-  const parsed = parseRefreshToken(token);
+  const parsed = parsePresentedRefreshToken(token);
   if (!parsed) return ignored('unknown_token');
   const family = (await ctx.storage.refreshTokens.get(parsed.familyId)) as RefreshFamily | undefined;
+  // Dex's token format, as at /token, only for a family imported from Dex.
+  if (parsed.format === 'dex' && family?.importedFrom !== 'dex') return ignored('unknown_token');
   // The previous secret counts even after its reuse interval: whoever holds it held the session.
   if (!family || classifySecret(family, parsed.secret, ctx.now()) === 'unknown') return ignored('unknown_token');
   if (family.clientId !== clientId) return ignored('other_client');
@@ -97,7 +99,7 @@ export async function handleRevocationRequest(ctx: IssuerContext, koaCtx: Contex
   try {
     const form = await readForm(koaCtx);
     clientId = presentedClientId(koaCtx, form);
-    const { client } = await authenticateClient(koaCtx, form, ctx.storage);
+    const { client } = await authenticateClient(koaCtx, form, ctx.storage, { issuer: ctx });
     clientId = client.id;
     if (!form.token) throw new OAuthError('invalid_request', 'the "token" parameter is required');
     const outcome = await revokeToken(ctx, form.token, client.id);

@@ -1,13 +1,17 @@
 /**
  * Mounts the token side of the OP on the issuer's router, relative to the issuer path: discovery,
- * /keys, /token and /userinfo, each with CORS and protocol-error handling, and its route template in
+ * /keys, /token, /userinfo, /par (pushed authorization requests), and while the device grant is enabled Dex's /device/code and
+ * /device/token, each with CORS and protocol-error handling, and its route template in
  * ctx.state.route for metrics.
  */
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { cors } from '../http/cors.js';
 import type { IssuerContext } from './context.js';
+import { deviceFlowEnabled, handleDeviceAuthorization } from './device/authorization-endpoint.js';
+import { DEVICE_CODE_GRANT, DEVICE_PATHS } from './device/device-request.js';
 import { discoveryDocument } from './discovery.js';
+import { handlePushedAuthorizationRequest, PAR_PATH } from './par-endpoint.js';
 import { protocolErrors, sendJson } from './respond.js';
 import { handleTokenRequest } from './token/endpoint.js';
 import { createUserInfoHandler } from './userinfo.js';
@@ -54,4 +58,9 @@ export function mountTokenRoutes(router: Router, ctx: IssuerContext): void {
   mount(ROUTES.token, ['POST'], (koaCtx) => handleTokenRequest(ctx, koaCtx));
   const userinfo = createUserInfoHandler(ctx);
   mount(ROUTES.userinfo, ['GET', 'POST'], userinfo);
+  mount(PAR_PATH, ['POST'], (koaCtx) => handlePushedAuthorizationRequest(ctx, koaCtx));
+  if (deviceFlowEnabled(ctx)) {
+    mount(DEVICE_PATHS.authorization, ['POST'], (koaCtx) => handleDeviceAuthorization(ctx, koaCtx));
+    mount(DEVICE_PATHS.token, ['POST'], (koaCtx) => handleTokenRequest(ctx, koaCtx, { grantTypes: [DEVICE_CODE_GRANT] }));
+  }
 }

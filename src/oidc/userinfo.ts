@@ -4,15 +4,15 @@
  * a published key with an allowed algorithm, typ at+jwt, our issuer, unexpired, its session not revoked.
  * Answers the identity claims its scopes granted; failures carry `WWW-Authenticate: Bearer`.
  */
-import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Context } from 'koa';
 import { readForm } from '../http/form.js';
-import { SIGNING_ALGORITHMS } from '../keys/generate.js';
-import type { PublicJwks } from '../keys/keyset.js';
+import { claimsForScopes } from './claims.js';
 import type { IssuerContext } from './context.js';
 import { OAuthError } from './errors.js';
+import { verifyOwnToken } from './own-token.js';
 import { sendJson } from './respond.js';
-import { isSessionRevoked, isSubjectRevoked, isTokenRevoked } from './revocation.js';
+import { isIssuedTokenRevoked } from './revocation.js';
 
 const REALM = 'Bearer realm="idgate"';
 
@@ -39,56 +39,19 @@ async function presentedToken(koaCtx: Context): Promise<string> {
   return token;
 }
 
-/** Keeps the jose key set until the published keys change. */
-function keySetCache() {
-  let cached: { fingerprint: string; keySet: ReturnType<typeof createLocalJWKSet> } | undefined;
-  return (jwks: PublicJwks) => {
-    const fingerprint = jwks.keys.map((key) => key.kid).join(',');
-    if (cached?.fingerprint !== fingerprint) cached = { fingerprint, keySet: createLocalJWKSet(jwks) };
-    return cached.keySet;
-  };
-}
-
-/** Claims /userinfo returns, each only if its scope was granted to the access token. */
-const CLAIMS_BY_SCOPE: Record<string, readonly string[]> = {
-  email: ['email', 'email_verified'],
-  profile: ['name', 'preferred_username'],
-  groups: ['groups'],
-  'federated:id': ['federated_claims'],
-};
-
+/** Claims /userinfo returns: `sub`, and each identity claim only if its scope was granted to the access token. */
 export function userInfoClaims(payload: JWTPayload): Record<string, unknown> {
   const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
-  const claims: Record<string, unknown> = { sub: payload.sub };
-  for (const scope of scopes) {
-    for (const name of CLAIMS_BY_SCOPE[scope] ?? []) if (payload[name] !== undefined) claims[name] = payload[name];
-  }
-  return claims;
+  return { sub: payload.sub, ...claimsForScopes(payload, scopes) };
 }
 
 export function createUserInfoHandler(ctx: IssuerContext): (koaCtx: Context) => Promise<void> {
-  const keySetFor = keySetCache();
   return async (koaCtx) => {
     const token = await presentedToken(koaCtx);
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await jwtVerify(token, keySetFor(await ctx.signer.jwks()), {
-        issuer: ctx.issuer,
-        typ: 'at+jwt',
-        algorithms: [...SIGNING_ALGORITHMS],
-        requiredClaims: ['sub', 'exp', 'iat'],
-        currentDate: new Date(ctx.now()),
-      }));
-    } catch {
-      throw invalidToken('the access token is invalid or expired');
-    }
-    if (
-      (typeof payload.sid === 'string' && (await isSessionRevoked(ctx, payload.sid))) ||
-      (typeof payload.jti === 'string' && (await isTokenRevoked(ctx, payload.jti))) ||
-      (await isSubjectRevoked(ctx, payload.sub!, { iat: payload.iat }))
-    ) {
-      throw invalidToken('the access token was revoked');
-    }
+    const verified = await verifyOwnToken(ctx, token);
+    if (verified?.kind !== 'access_token') throw invalidToken('the access token is invalid or expired');
+    const { payload } = verified;
+    if (await isIssuedTokenRevoked(ctx, payload)) throw invalidToken('the access token was revoked');
     koaCtx.set('Cache-Control', 'no-store');
     sendJson(koaCtx, 200, userInfoClaims(payload));
   };

@@ -27,6 +27,7 @@ const STATIC_CAPABLE = new Set<RecordKind>(['clients', 'passwords', 'connectors'
  * The secondary lookup key each kind is stored with; `list({ index })` filters on it.
  * - refreshTokens: `identity.userId`, to list (and revoke) every session of a user.
  * - revocations: `userId`, to list what was revoked for a user.
+ * - deviceRequests: `userCodeHash`, to find the request a person's user code names.
  * - every other kind: none. Codes and auth requests are only ever fetched by ID; clients, passwords
  *   and connectors are few enough to list whole.
  */
@@ -36,6 +37,8 @@ export function indexKeyOf(kind: RecordKind, record: object): string | null {
       return (record as { identity?: { userId?: string } }).identity?.userId ?? null;
     case 'revocations':
       return (record as { userId?: string }).userId ?? null;
+    case 'deviceRequests':
+      return (record as { userCodeHash?: string }).userCodeHash ?? null;
     default:
       return null;
   }
@@ -140,6 +143,8 @@ export function createStorage(backend: RecordBackend, options: CreateStorageOpti
     clients: collection('clients'),
     authRequests: collection('authRequests'),
     authCodes: collection('authCodes'),
+    deviceRequests: collection('deviceRequests'),
+    pushedAuthRequests: collection('pushedAuthRequests'),
     refreshTokens: collection('refreshTokens'),
     passwords: collection('passwords'),
     keys: collection('keys'),

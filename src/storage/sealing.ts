@@ -29,6 +29,7 @@ export const SEALED_FIELDS: Partial<Record<RecordKind, readonly string[]>> = {
   refreshTokens: ['connectorData'],
   authRequests: ['connectorData'],
   authCodes: ['connectorData'],
+  deviceRequests: ['connectorData'],
   connectors: ['config'],
 };
 

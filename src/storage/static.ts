@@ -66,6 +66,8 @@ export function withStatic(storage: Storage, records: StaticRecords): Storage {
     clients: overlay('clients', storage.clients, records.clients),
     authRequests: storage.authRequests,
     authCodes: storage.authCodes,
+    deviceRequests: storage.deviceRequests,
+    pushedAuthRequests: storage.pushedAuthRequests,
     refreshTokens: storage.refreshTokens,
     passwords: overlay('passwords', storage.passwords, records.passwords),
     keys: storage.keys,

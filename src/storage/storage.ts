@@ -15,6 +15,8 @@ export interface StoredIdentity {
   email?: string;
   emailVerified?: boolean;
   groups?: string[];
+  /** Claims the connector's claimMappings.extra made (JSON values), for the tokens. */
+  extra?: Record<string, unknown>;
 }
 
 /**
@@ -80,6 +82,38 @@ export interface AuthRequest {
   authTime?: number;
   /** Anti-CSRF token bound to this request's forms. */
   csrfToken: string;
+  /** How the authorization response is sent: query, fragment or form_post (response_mode). */
+  responseMode: 'query' | 'fragment' | 'form_post';
+  /** RFC 8707 resource indicators granted for the access token; absent when none was asked. */
+  resources?: string[];
+  /** SHA-256 of the browser-binding cookie of the browser that started the request (login/browser-binding.ts). */
+  browserHash: string;
+  /** A POSTed upstream answer (SAML, form_post) parked until its follow-up GET passes the browser check. */
+  parkedLogin?: ParkedLogin;
+  createdAt: EpochMs;
+  expiresAt: EpochMs;
+}
+
+/** What a POSTed upstream answer established, waiting for the same browser to collect it. */
+export interface ParkedLogin {
+  /** SHA-256 of the one-time token the POST's redirect carried. */
+  finishHash: string;
+  connectorId: string;
+  /** The identity read, or (when the upstream refused) why it refused. */
+  identity?: StoredIdentity;
+  connectorData?: string;
+  denied?: string;
+}
+
+/**
+ * A pushed authorization request (RFC 9126): the parameters a client posted to /par, checked there,
+ * kept under the random part of its `request_uri` until /auth takes it (once) or it expires.
+ */
+export interface PushedAuthRequest {
+  id: string;
+  clientId: string;
+  /** The authorization request's parameters, without client authentication. */
+  params: Record<string, string>;
   createdAt: EpochMs;
   expiresAt: EpochMs;
 }
@@ -99,6 +133,40 @@ export interface AuthCode {
   authTime: number;
   /** Session (token family) that this code starts; its tokens carry it as `sid`. */
   sessionId: string;
+  /** RFC 8707 resources the authorization granted; the token request may narrow them. */
+  resources?: string[];
+  createdAt: EpochMs;
+  expiresAt: EpochMs;
+}
+
+/**
+ * A device authorization request (RFC 8628), from /device/code until its tokens are issued. `id` is the
+ * SHA-256 (base64url) of the device code and `userCodeHash` that of the normalised user code (its index
+ * key); neither code is stored. Approval copies the login onto it; polling issues tokens once.
+ */
+export interface DeviceRequest {
+  id: string;
+  userCodeHash: string;
+  clientId: string;
+  scopes: string[];
+  /** PKCE (as Dex accepts at /device/code): the poll must send the verifier. */
+  codeChallenge?: string;
+  codeChallengeMethod?: 'S256' | 'plain';
+  /** SHA-256 of the secret the latest code entry's login carries back to /device/callback (in `state`). */
+  callbackSecretHash?: string;
+  status: 'pending' | 'approved' | 'denied' | 'issued';
+  /** Seconds the client must wait between polls; grows by 5 with every slow_down. */
+  interval: number;
+  lastPolledAt?: EpochMs;
+  /** The codes' end of life (expiry.deviceRequests); the record outlives it so late polls hear expired_token. */
+  codeExpiresAt: EpochMs;
+  /** Set on approval: who logged in, through which connector, in which session (token family). */
+  connectorId?: string;
+  identity?: StoredIdentity;
+  connectorData?: string;
+  authTime?: number;
+  sessionId?: string;
+  approvedAt?: EpochMs;
   createdAt: EpochMs;
   expiresAt: EpochMs;
 }
@@ -117,6 +185,8 @@ export interface RefreshToken {
   identity: StoredIdentity;
   connectorData?: string;
   authTime: number;
+  /** RFC 8707 resources the login granted; each refresh may ask for some of them. */
+  resources?: string[];
   /** Hash of the current secret. */
   tokenHash: string;
   /** Hash of the secret it replaced, honoured until `obsoleteUntil` (reuseInterval). */
@@ -163,6 +233,8 @@ export interface ConnectorRecord {
   name: string;
   /** The connector's own config, as validated JSON. */
   config: unknown;
+  /** Grants this connector may serve (Dex's connectors[].grantTypes); absent or empty: all. */
+  grantTypes?: string[];
   static?: boolean;
 }
 
@@ -247,6 +319,8 @@ export interface Storage {
   clients: Collection<Client>;
   authRequests: Collection<AuthRequest>;
   authCodes: Collection<AuthCode>;
+  deviceRequests: Collection<DeviceRequest>;
+  pushedAuthRequests: Collection<PushedAuthRequest>;
   refreshTokens: Collection<RefreshToken>;
   passwords: Collection<Password>;
   keys: Collection<SigningKeys>;
@@ -268,6 +342,8 @@ export type RecordKind =
   | 'clients'
   | 'authRequests'
   | 'authCodes'
+  | 'deviceRequests'
+  | 'pushedAuthRequests'
   | 'refreshTokens'
   | 'passwords'
   | 'keys'
@@ -278,7 +354,7 @@ export type RecordKind =
   | 'loginFailures';
 
 export const RECORD_KINDS: readonly RecordKind[] = [
-  'clients', 'authRequests', 'authCodes', 'refreshTokens', 'passwords', 'keys', 'connectors',
+  'clients', 'authRequests', 'authCodes', 'deviceRequests', 'pushedAuthRequests', 'refreshTokens', 'passwords', 'keys', 'connectors',
   'samlRequests', 'usedIds', 'revocations', 'loginFailures',
 ];
 

@@ -28,8 +28,10 @@ export interface AuditRequest {
   requestId: string;
   clientIp: string;
   userAgent?: string;
-  /** Where the event came from when it is not an HTTP request ("sessions-cli"). */
+  /** Where the event came from when it is not an HTTP request ("sessions-cli", "admin-api"). */
   origin?: string;
+  /** Who asked, where it is known: the management API client's certificate subject, the local user of a CLI run. */
+  actor?: string;
   /** The request's trace, only when tracing is on (telemetry.tracing). */
   traceId?: string;
 }
@@ -80,6 +82,7 @@ export function auditLine(event: AuditEvent, request: AuditRequest | undefined, 
     clientIp: request?.clientIp,
     userAgent: request?.userAgent,
     origin: request?.origin,
+    actor: request?.actor,
     traceId: request?.traceId,
     clientId: boundedClientText(clientId),
   };
@@ -113,8 +116,8 @@ export function openAuditStream(config: AuditStreamConfig, now?: () => number, s
 }
 
 /** The request facts of a command-line run: one id for all its events, no network peer. */
-export function commandRequest(origin: string): AuditRequest {
-  return { requestId: randomUUID(), clientIp: 'local', origin };
+export function commandRequest(origin: string, actor?: string): AuditRequest {
+  return { requestId: randomUUID(), clientIp: 'local', origin, ...(actor !== undefined ? { actor } : {}) };
 }
 
 /**

@@ -50,6 +50,12 @@ describe('durations', () => {
     expect(problemsOf(`${base}expiry:\n  signingKeys: 9999999999h\n`)).toEqual(['expiry.signingKeys: "9999999999h" is too long (at most 2562047h) @7']);
   });
 
+  it('takes oauth2.devicePollingInterval in whole seconds only, and not 0', () => {
+    expect(parseConfig(`${base}oauth2:\n  devicePollingInterval: 10s\n`, 'test.yaml', {}).oauth2.devicePollingInterval).toBe(10_000);
+    expect(problemsOf(`${base}oauth2:\n  devicePollingInterval: 1500ms\n`)).toEqual(['oauth2.devicePollingInterval: must be whole seconds (e.g. "5s") @7']);
+    expect(problemsOf(`${base}oauth2:\n  devicePollingInterval: 0s\n`)).toEqual(['oauth2.devicePollingInterval: "0s" must be longer than 0 @7']);
+  });
+
   it('still accepts a zero refresh reuse interval (0 turns the grace period off)', () => {
     expect(parseConfig(`${base}expiry:\n  refreshTokens:\n    reuseInterval: 0s\n`, 'test.yaml', {}).expiry.refreshTokens.reuseInterval).toBe(0);
   });

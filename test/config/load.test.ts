@@ -79,11 +79,20 @@ describe('config loading', () => {
 
   it('requires a secret for a confidential client and refuses one for a public client', () => {
     expect(problemsOf(`${base}staticClients:\n- id: app\n  redirectURIs: [http://x/cb]\n`)).toEqual([
-      'staticClients[0].secret: a confidential client needs secret or secretEnv (or set public: true) @9',
+      'staticClients[0].secret: a confidential client needs secret or secretEnv (or set public: true, or tokenEndpointAuthMethod: private_key_jwt with its keys) @9',
     ]);
     expect(problemsOf(`${base}staticClients:\n- id: app\n  public: true\n  secret: x\n`)).toEqual([
       'staticClients[0].secret: a public client must not have a secret @11',
     ]);
+  });
+
+  it('refuses client_credentials and token exchange on a public client, at the grantTypes entry', () => {
+    const text = `${base}staticClients:\n- id: cli\n  public: true\n  grantTypes: [authorization_code, client_credentials, urn:ietf:params:oauth:grant-type:token-exchange]\n`;
+    expect(problemsOf(text)).toEqual([
+      'staticClients[0].grantTypes[1]: client_credentials needs a confidential client (this one is public) @11',
+      'staticClients[0].grantTypes[2]: urn:ietf:params:oauth:grant-type:token-exchange needs a confidential client (this one is public) @11',
+    ]);
+    expect(parseConfig(text.replace('public: true', 'secret: s'), 'test.yaml', {}).staticClients[0]!.grantTypes).toContain('client_credentials');
   });
 
   it('refuses a static password whose hash is not bcrypt', () => {

@@ -1,9 +1,11 @@
 /**
  * Drives the login pages over plain HTTP, as a person without JavaScript would: follows redirects,
- * keeps cookies, fills the password form and approves, until the browser would land on the client's
- * redirect URI. Forms are read from the HTML (action, method, hidden inputs), so tests exercise the
- * real pages, CSRF tokens included.
+ * keeps cookies (per origin and path, in a CookieJar: the login is bound to the browser that started
+ * it), fills the password form and approves, until the browser would land on the client's redirect
+ * URI, by a redirect or by a form it posts there (response_mode=form_post). Forms are read from the
+ * HTML (action, method, hidden inputs), so tests exercise the real pages, CSRF tokens included.
  */
+import { CookieJar } from './cookie-jar.js';
 
 export interface LoginOptions {
   /** Where the flow ends: the client's redirect URI (without query). */
@@ -14,9 +16,21 @@ export interface LoginOptions {
   deny?: boolean;
   /** Pick this connector on the chooser (by its link to /auth/<id>). */
   connector?: string;
+  /** Type this into the device flow's code form (default: what the page pre-filled). */
+  userCode?: string;
   maxSteps?: number;
   /** Extra headers on every request of the flow (a traceparent). */
   headers?: Record<string, string>;
+  /** The browser's cookies; a fresh jar by default. */
+  jar?: CookieJar;
+  /** The fetch to use instead of the global one (one that trusts a test CA, for an https upstream). */
+  fetch?: (url: string, init: { method: string; headers: Record<string, string>; body?: string; redirect: 'manual' }) => Promise<Response>;
+}
+
+/** How the browser arrives at the redirect URI: a GET of `url`, or a POST of `form` to it (form_post). */
+export interface LoginLanding {
+  url: URL;
+  form?: URLSearchParams;
 }
 
 interface Form {
@@ -28,28 +42,31 @@ interface Form {
 }
 
 export async function followLogin(startURL: string, options: LoginOptions): Promise<URL> {
-  const cookies = new Map<string, string>();
+  return (await followLoginTo(startURL, options)).url;
+}
+
+/** followLogin, also telling a form_post landing (the fields posted) from a redirect. */
+export async function followLoginTo(startURL: string, options: LoginOptions): Promise<LoginLanding> {
+  const jar = options.jar ?? new CookieJar();
   let url = startURL;
   let method = 'GET';
   let body: URLSearchParams | undefined;
   for (let step = 0; step < (options.maxSteps ?? 15); step++) {
-    if (url.startsWith(options.redirectURI)) return new URL(url);
-    const response = await fetch(url, {
+    if (url.startsWith(options.redirectURI)) return { url: new URL(url), ...(method === 'POST' && body ? { form: body } : {}) };
+    const cookie = jar.header(url);
+    const send = options.fetch ?? ((target, init) => fetch(target, init));
+    const response = await send(url, {
       method,
-      body,
+      body: body?.toString(),
       redirect: 'manual',
       headers: {
         accept: 'text/html',
         ...options.headers,
-        ...(cookies.size ? { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
+        ...(cookie ? { cookie } : {}),
         ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
       },
     });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const [name, ...value] = pair!.split('=');
-      cookies.set(name!.trim(), value.join('='));
-    }
+    jar.store(url, response);
     if (response.status >= 300 && response.status < 400) {
       url = new URL(response.headers.get('location')!, url).toString();
       method = 'GET';
@@ -90,6 +107,12 @@ function chooseNextStep(html: string, pageURL: string, options: LoginOptions): {
     const button = approval.buttons.find((b) => (options.deny ? /deny|cancel|reject/i : /approv|grant|allow|accept/i).test(`${b.name} ${b.value}`));
     if (button?.name) fields.set(button.name, button.value);
     return { url: new URL(approval.action, pageURL).toString(), method: approval.method, body: fields };
+  }
+  const codeForm = forms.find((form) => form.inputs.some((input) => input.name === 'user_code'));
+  if (codeForm) {
+    const fields = new URLSearchParams(codeForm.fields);
+    fields.set('user_code', options.userCode ?? codeForm.inputs.find((input) => input.name === 'user_code')!.value);
+    return { url: new URL(codeForm.action, pageURL).toString(), method: 'POST', body: fields };
   }
   const autoPost = forms.find((form) => form.method === 'POST');
   if (autoPost) {

@@ -9,7 +9,7 @@ import { buildIssuer, type Issuer } from '../../src/issuer.js';
 import { createMemoryBackend } from '../../src/storage/memory.js';
 import { createStorage } from '../../src/storage/records.js';
 import type { Storage } from '../../src/storage/storage.js';
-import { memoryAuditLog } from '../../src/telemetry/audit.js';
+import { memoryAuditLog, type AuditLog } from '../../src/telemetry/audit.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import type { Clock } from '../../src/clock.js';
 
@@ -20,6 +20,15 @@ export const EXAMPLE_APP = {
 };
 export const PUBLIC_APP = { id: 'public-app', redirectURI: 'http://127.0.0.1:5555/public/callback' };
 export const ADMIN = { email: 'admin@example.com', password: 'password', userId: '08a8684b-db88-4b73-90a9-3cd1661f5466' };
+
+/** The password DB with ADMIN in it: the config's `enablePasswordDB` and `staticPasswords`. */
+export const ADMIN_PASSWORD_DB = `enablePasswordDB: true
+staticPasswords:
+  - email: ${ADMIN.email}
+    hash: "$2a$10$2b2cU8CPhOTaGrs1HRQuAueS7JTT5ZHsHSzYiFPm1leZck7Mc8T4W"
+    username: admin
+    userID: ${ADMIN.userId}
+`;
 
 /** The default test config body (everything but `issuer`). */
 export const DEFAULT_TEST_CONFIG = `
@@ -63,14 +72,16 @@ export interface TestIssuer {
 }
 
 export interface TestIssuerOptions {
-  /** Config YAML without `issuer:`; defaults to DEFAULT_TEST_CONFIG. */
-  configYaml?: string;
+  /** Config YAML without `issuer:` (or made from the issuer URL); defaults to DEFAULT_TEST_CONFIG. */
+  configYaml?: string | ((issuerURL: string) => string);
   /** Storage to use instead of a fresh memory store (e.g. a shared one for two issuers). */
   storage?: Storage;
   now?: Clock;
   /** Issuer path, "/dex" by default. */
   path?: string;
   env?: Record<string, string>;
+  /** Where the issuer's audit events go instead of `audit` (a stream, to see each event's request). */
+  auditLog?: AuditLog;
 }
 
 export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
@@ -79,11 +90,12 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
   const { port } = server.address() as AddressInfo;
   const origin = `http://127.0.0.1:${port}`;
   const url = `${origin}${options.path ?? '/dex'}`;
-  const config = parseConfig(`issuer: ${url}\n${options.configYaml ?? DEFAULT_TEST_CONFIG}`, 'test-config.yaml', options.env ?? {});
+  const yaml = typeof options.configYaml === 'function' ? options.configYaml(url) : options.configYaml ?? DEFAULT_TEST_CONFIG;
+  const config = parseConfig(`issuer: ${url}\n${yaml}`, 'test-config.yaml', options.env ?? {});
   const now = options.now ?? Date.now;
   const storage = options.storage ?? createStorage(createMemoryBackend(), { now });
   const audit = memoryAuditLog();
-  const issuer = await buildIssuer(config, { logger: silentLogger(), storage, now, audit });
+  const issuer = await buildIssuer(config, { logger: silentLogger(), storage, now, audit: options.auditLog ?? audit });
   server.on('request', issuer.app.callback());
   return {
     url,

@@ -77,10 +77,15 @@ describe('mockCallback', () => {
     expect(Buffer.from(code!.connectorData!, 'base64').toString()).toBe('foobar');
   });
 
-  it('accepts the callback as a form_post too', async () => {
-    const { response } = await start('mock');
+  it('accepts the callback as a form_post too, collected by the same browser at /callback/mock/finish', async () => {
+    const { response, authRequestId } = await start('mock');
     const callback = location(response, server.url);
-    const done = await postForm(`${server.url}/callback/mock`, { state: callback.searchParams.get('state')! });
+    const parked = await postForm(`${server.url}/callback/mock`, { state: callback.searchParams.get('state')! });
+    expect(parked.status).toBe(303);
+    const finish = location(parked, server.url);
+    expect(finish.pathname).toBe('/dex/callback/mock/finish');
+    expect(finish.searchParams.get('req')).toBe(authRequestId);
+    const done = await get(finish.toString());
     expect(location(done, server.url).searchParams.get('code')).toBeTruthy();
   });
 
@@ -153,8 +158,9 @@ describe('SAML', () => {
   it('takes the SAMLResponse at /callback/saml and passes the RelayState auth request to the connector', async () => {
     const { authRequestId } = await start('saml');
     const response = await postForm(`${server.url}/callback/saml`, { SAMLResponse: 'PHNhbWxwOlJlc3BvbnNl', RelayState: authRequestId });
-    expect(location(response, server.url).searchParams.get('code')).toBeTruthy();
     expect(samlCalls.at(-1)).toEqual({ samlResponse: 'PHNhbWxwOlJlc3BvbnNl', authRequestId });
+    const done = await get(location(response, server.url).toString());
+    expect(location(done, server.url).searchParams.get('code')).toBeTruthy();
   });
 
   it('shows a replayed response as a 400 page', async () => {

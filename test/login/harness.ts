@@ -2,7 +2,8 @@
  * A login-side test server: a real IssuerContext (parsed config, memory storage with the config's
  * clients and passwords laid over it, connectors opened by openConnectors) and a koa app with only
  * mountLoginRoutes, under /dex on 127.0.0.1. The signer is a stub that throws: the login side never
- * signs. Helpers drive it with fetch and manual redirects, as a browser without JavaScript would.
+ * signs. Helpers drive it with fetch and manual redirects, as a browser without JavaScript would,
+ * keeping its cookies.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +23,7 @@ import { withStatic } from '../../src/storage/static.js';
 import { memoryAuditLog } from '../../src/telemetry/audit.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { createIssuerMetrics } from '../../src/telemetry/metrics.js';
+import { CookieJar } from '../helpers/cookie-jar.js';
 import { parseForms } from '../helpers/http-login.js';
 
 export const WEB_APP = { id: 'web-app', secret: 'd2ViLWFwcC1zZWNyZXQ', redirectURI: 'https://app.example.com/callback' };
@@ -116,17 +118,29 @@ export function authURL(server: LoginServer, params: Record<string, string | und
   return `${server.url}/auth?${query}`;
 }
 
-export function get(url: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { redirect: 'manual', headers: { accept: 'text/html', ...headers } });
+/**
+ * The browser `get` and `postForm` act as: its cookies (the browser binding of every login) kept
+ * across a test file's requests. A test passes another jar to be a second browser.
+ */
+export const BROWSER = new CookieJar();
+
+export async function get(url: string, headers: Record<string, string> = {}, jar: CookieJar = BROWSER): Promise<Response> {
+  const cookie = jar.header(url);
+  const response = await fetch(url, { redirect: 'manual', headers: { accept: 'text/html', ...(cookie ? { cookie } : {}), ...headers } });
+  jar.store(url, response);
+  return response;
 }
 
-export function postForm(url: string, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, {
+export async function postForm(url: string, fields: Record<string, string>, headers: Record<string, string> = {}, jar: CookieJar = BROWSER): Promise<Response> {
+  const cookie = jar.header(url);
+  const response = await fetch(url, {
     method: 'POST',
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', ...headers },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', ...(cookie ? { cookie } : {}), ...headers },
     body: new URLSearchParams(fields),
   });
+  jar.store(url, response);
+  return response;
 }
 
 /** The Location header resolved against `base`. */
@@ -137,11 +151,11 @@ export function location(response: Response, base: string): URL {
 }
 
 /** Starts /auth for a single-connector setup and returns the password form's action and hidden fields. */
-export async function openPasswordForm(server: LoginServer, params: Record<string, string | undefined> = {}) {
-  const start = await get(authURL(server, params));
-  const connectorStart = await get(location(start, server.url).toString());
+export async function openPasswordForm(server: LoginServer, params: Record<string, string | undefined> = {}, jar: CookieJar = BROWSER) {
+  const start = await get(authURL(server, params), {}, jar);
+  const connectorStart = await get(location(start, server.url).toString(), {}, jar);
   const formURL = location(connectorStart, server.url).toString();
-  const page = await get(formURL);
+  const page = await get(formURL, {}, jar);
   const html = await page.text();
   const form = parseForms(html)[0]!;
   return { formURL, html, action: new URL(form.action, formURL).toString(), fields: form.fields, authRequestId: form.fields.req! };

@@ -97,7 +97,7 @@ describe('static assets and the root page', () => {
 
 describe('connectors that fail to open', () => {
   it('are logged and left out, and the chooser does not mention them', async () => {
-    registerConnector('alwaysBroken', { configSchema: z.strictObject({}), open: () => Promise.reject(new Error('TLS handshake with ldap.example failed')) });
+    registerConnector('alwaysBroken', { kind: 'password', configSchema: z.strictObject({}), open: () => Promise.reject(new Error('TLS handshake with ldap.example failed')) });
     const config = parseConfig(`issuer: http://127.0.0.1/dex\n${BASE_CONFIG}connectors:
   - { type: alwaysBroken, id: broken, name: Broken LDAP }
   - { type: mockCallback, id: mock, name: Mock }

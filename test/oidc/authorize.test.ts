@@ -107,22 +107,28 @@ describe('check_redirect_uri', () => {
     await expectPage(await get(authURL(server, { client_id: SPA.id, redirect_uri: 'http://127.0.0.1:8000/cb', code_challenge: CHALLENGE, code_challenge_method: 'S256' })), 400, /not registered/);
   });
   it('keeps the query of a registered URI when redirecting', async () => {
-    const response = await get(authURL(server, { client_id: 'strict', redirect_uri: 'https://strict.example.com/cb?tenant=a', response_type: 'token' }));
+    const response = await get(authURL(server, { client_id: 'strict', redirect_uri: 'https://strict.example.com/cb?tenant=a', response_type: 'none' }));
     const target = await expectErrorRedirect(response, 'unsupported_response_type', 'https://strict.example.com/cb');
     expect(target.searchParams.get('tenant')).toBe('a');
   });
 });
 
 describe('check_response_type', () => {
-  it('redirects unsupported_response_type for anything but code', async () => {
-    await expectErrorRedirect(await get(authURL(server, { response_type: 'id_token' })), 'unsupported_response_type');
-    await expectErrorRedirect(await get(authURL(server, { response_type: 'code id_token' })), 'unsupported_response_type');
+  it('redirects unsupported_response_type for anything but code (oauth2.responseTypes is [code] by default)', async () => {
+    await expectErrorRedirect(await get(authURL(server, { response_type: 'none' })), 'unsupported_response_type');
+    for (const responseType of ['id_token', 'code id_token', 'token']) {
+      // A response type that would return tokens hears its refusal in the fragment, where it looks.
+      const target = location(await get(authURL(server, { response_type: responseType })), server.url);
+      expect(target.search).toBe('');
+      expect(new URLSearchParams(target.hash.slice(1)).get('error')).toBe('unsupported_response_type');
+    }
   });
   it('redirects invalid_request when response_type is missing', async () => {
     await expectErrorRedirect(await get(authURL(server, { response_type: undefined })), 'invalid_request');
   });
-  it('refuses response_mode other than query', async () => {
-    await expectErrorRedirect(await get(authURL(server, { response_mode: 'form_post' })), 'invalid_request');
+  it('refuses a response_mode other than query, fragment and form_post', async () => {
+    const target = await expectErrorRedirect(await get(authURL(server, { response_mode: 'web_message' })), 'invalid_request');
+    expect(target.searchParams.get('error_description')).toMatch(/response_mode "web_message" is not supported/);
   });
 });
 
@@ -169,9 +175,26 @@ describe('check_pkce', () => {
     const response = await get(authURL(server, { client_id: 'strict', redirect_uri: 'https://strict.example.com/cb?tenant=a' }));
     await expectErrorRedirect(response, 'invalid_request', 'https://strict.example.com/cb');
   });
-  it('lets a confidential client use plain or no PKCE when not enforced', async () => {
+  it('lets a confidential client go without PKCE when not enforced', async () => {
     expect((await get(authURL(server, {}))).status).toBe(200);
-    expect((await get(authURL(server, { code_challenge: CHALLENGE, code_challenge_method: 'plain' }))).status).toBe(200);
+  });
+  it('refuses plain from every client by default, naming it, and a challenge without a method (which means plain)', async () => {
+    const plain = await expectErrorRedirect(await get(authURL(server, { code_challenge: CHALLENGE, code_challenge_method: 'plain' })), 'invalid_request');
+    expect(plain.searchParams.get('error_description')).toBe('code_challenge_method "plain" is not accepted: use code_challenge_method=S256');
+    const implied = await expectErrorRedirect(await get(authURL(server, { code_challenge: CHALLENGE })), 'invalid_request');
+    expect(implied.searchParams.get('error_description')).toMatch(/without code_challenge_method means "plain"/);
+  });
+  it('lets a confidential client use plain when oauth2.pkce.allowPlain is set, and never a public one', async () => {
+    const lenient = await startLoginServer({ config: `${BASE_CONFIG}oauth2: { pkce: { allowPlain: true } }\n` });
+    try {
+      // One connector: accepted requests go straight to it.
+      expect(location(await get(authURL(lenient, { code_challenge: CHALLENGE, code_challenge_method: 'plain' })), lenient.url).pathname).toBe('/dex/auth/local');
+      expect(location(await get(authURL(lenient, { code_challenge: CHALLENGE })), lenient.url).pathname).toBe('/dex/auth/local');
+      const spaPlain = await get(authURL(lenient, { client_id: SPA.id, redirect_uri: SPA.redirectURI, code_challenge: CHALLENGE, code_challenge_method: 'plain' }));
+      expect(location(spaPlain, lenient.url).searchParams.get('error_description')).toMatch(/"plain" is not accepted for this client/);
+    } finally {
+      await lenient.close();
+    }
   });
   it('requires S256 from every client when oauth2.pkce.enforce is set', async () => {
     const enforced = await startLoginServer({ config: `${BASE_CONFIG}oauth2: { pkce: { enforce: true } }\n` });

@@ -121,12 +121,26 @@ describe('authorization_code grant refusals', () => {
     await expectError(await redeem(seeded, { code_verifier: 'short' }), 400, 'invalid_grant');
   });
 
-  it('accepts plain only when the code says plain', async () => {
+  it('refuses a plain code unless oauth2.pkce.allowPlain is set (the second lock behind /auth)', async () => {
     const verifier = 'p'.repeat(43);
     const plain = await server.seedCode({ codeChallenge: verifier, codeChallengeMethod: 'plain' });
-    expect((await redeem(plain, { code_verifier: verifier })).status).toBe(200);
-    const s256 = await server.seedCode({ codeChallenge: verifier, codeChallengeMethod: 'S256' });
-    await expectError(await redeem(s256, { code_verifier: verifier }), 400, 'invalid_grant');
+    const body = await expectError(await redeem(plain, { code_verifier: verifier }), 400, 'invalid_grant');
+    expect(body.error_description).toMatch(/PKCE plain, which is not accepted/);
+  });
+
+  it('with allowPlain, accepts plain only when the code says plain', async () => {
+    const lenient = await startTestServer({ yaml: 'oauth2: { pkce: { allowPlain: true } }' });
+    try {
+      await lenient.seedClient({ id: 'web', secret: 'web secret' });
+      const verifier = 'p'.repeat(43);
+      const post = (seeded: SeededCode) => lenient.post('/token', {
+        grant_type: 'authorization_code', code: seeded.code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: 'web', client_secret: 'web secret',
+      });
+      expect((await post(await lenient.seedCode({ codeChallenge: verifier, codeChallengeMethod: 'plain' }))).status).toBe(200);
+      await expectError(await post(await lenient.seedCode({ codeChallenge: verifier, codeChallengeMethod: 'S256' })), 400, 'invalid_grant');
+    } finally {
+      await lenient.close();
+    }
   });
 
   it('consumes the code even when a check fails, so a PKCE guess cannot be retried', async () => {

@@ -20,21 +20,28 @@ describe('discovery', () => {
       token_endpoint: `${server.issuer}/token`,
       jwks_uri: `${server.issuer}/keys`,
       userinfo_endpoint: `${server.issuer}/userinfo`,
+      introspection_endpoint: `${server.issuer}/token/introspect`,
     });
   });
 
   it('advertises only what the server does', () => {
     expect(metadata).toMatchObject({
       response_types_supported: ['code'],
-      response_modes_supported: ['query'],
-      grant_types_supported: ['authorization_code', 'refresh_token'],
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      grant_types_supported: [
+        'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code', 'client_credentials',
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+      ],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: ['EdDSA'],
-      code_challenge_methods_supported: ['S256', 'plain'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      code_challenge_methods_supported: ['S256'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'],
+      token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519', 'HS256', 'HS384', 'HS512'],
       authorization_response_iss_parameter_supported: true,
       request_parameter_supported: false,
       request_uri_parameter_supported: false,
+      pushed_authorization_request_endpoint: `${server.issuer}/par`,
+      require_pushed_authorization_requests: false,
     });
     expect(metadata.scopes_supported).toEqual(['openid', 'email', 'profile', 'groups', 'offline_access', 'federated:id']);
     expect(metadata.claims_supported).toEqual(expect.arrayContaining(['sub', 'email', 'groups', 'federated_claims', 'at_hash']));
@@ -45,6 +52,8 @@ describe('discovery', () => {
     expect(token.status).toBe(400);
     expect((await fetch(metadata.userinfo_endpoint as string)).status).toBe(401);
     expect((await fetch(metadata.jwks_uri as string)).status).toBe(200);
+    const introspection = await fetch(metadata.introspection_endpoint as string, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=x' });
+    expect(introspection.status).toBe(401);
   });
 
   it('follows the configured grant types', async () => {

@@ -1,6 +1,6 @@
 // Test harness for the token side of the OP: an IssuerContext over memory storage and a manual clock,
-// a koa app with only mountTokenRoutes on an ephemeral 127.0.0.1 port, and seeders for clients and
-// authorization codes (as the login flow would create them).
+// a koa app with only mountTokenRoutes and the introspection endpoint on an ephemeral 127.0.0.1 port,
+// and seeders for clients and authorization codes (as the login flow would create them).
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +13,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { Connector, Identity } from '../../src/connector.js';
 import { createSigner } from '../../src/keys/signer.js';
 import type { IssuerContext, OpenConnector } from '../../src/oidc/context.js';
+import { mountIntrospectionRoutes } from '../../src/oidc/introspection.js';
 import { mountTokenRoutes } from '../../src/oidc/routes.js';
 import { createMemoryBackend } from '../../src/storage/memory.js';
 import { createStorage } from '../../src/storage/records.js';
@@ -112,6 +113,7 @@ export async function startTestServer(options: { yaml?: string; logger?: Logger 
   };
   const router = new Router({ prefix: '/dex' });
   mountTokenRoutes(router, ctx);
+  mountIntrospectionRoutes(router, ctx);
   const app = new Koa();
   const routes: Array<string | undefined> = [];
   app.use(async (koaCtx, next) => {

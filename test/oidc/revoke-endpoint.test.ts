@@ -60,7 +60,8 @@ describe('revocation endpoint (RFC 7009)', () => {
   it('is advertised in discovery with the token endpoint auth methods', async () => {
     const metadata = (await relyingParty()).serverMetadata();
     expect(metadata.revocation_endpoint).toBe(`${idp.url}/token/revoke`);
-    expect(metadata.revocation_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
+    expect(metadata.revocation_endpoint_auth_methods_supported).toEqual(metadata.token_endpoint_auth_methods_supported);
+    expect(metadata.revocation_endpoint_auth_signing_alg_values_supported).toEqual(metadata.token_endpoint_auth_signing_alg_values_supported);
   });
 
   it('revokes the whole session when a refresh token is revoked: refresh, access token and userinfo all refused', async () => {

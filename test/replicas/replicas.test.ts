@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/storage/secrets.js';
 import { openStorage } from '../../src/storage/open.js';
 import type { Storage } from '../../src/storage/storage.js';
+import { CookieJar } from '../helpers/cookie-jar.js';
 import { followLogin, LoginPageError } from '../helpers/http-login.js';
 import { ADMIN, EXAMPLE_APP } from '../helpers/issuer.js';
 import { dropSchema, randomSchemaName, requirePostgres, TEST_POSTGRES_URL } from '../storage/postgres-helpers.js';
@@ -161,13 +162,16 @@ describe('two replicas on one PostgreSQL', () => {
     const config = await relyingParty(issuer, b);
     const request = await authorizationRequest(config);
     balancer.route = () => a.origin;
+    // One browser throughout: the login is bound to the cookie A set.
+    const jar = new CookieJar();
     const started = await fetch(request.url, { redirect: 'manual' });
+    jar.store(request.url, started);
     expect(started.status).toBe(302);
     const next = new URL(started.headers.get('location')!, request.url).toString();
     await a.stop('SIGKILL');
     expect(a.child.signalCode).toBe('SIGKILL');
     balancer.route = () => b.origin;
-    const callback = await followLogin(next, { redirectURI: EXAMPLE_APP.redirectURI, username: ADMIN.email, password: ADMIN.password });
+    const callback = await followLogin(next, { redirectURI: EXAMPLE_APP.redirectURI, username: ADMIN.email, password: ADMIN.password, jar });
     const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state });
     expect(tokens.claims()).toMatchObject({ iss: issuer, email: ADMIN.email });
   });

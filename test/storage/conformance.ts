@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock.js';
 import { withStatic } from '../../src/storage/static.js';
 import { StorageError, type Collection, type Storage } from '../../src/storage/storage.js';
-import { HOUR, KIND_FIXTURES, authCode, authRequest, client, connector, password, refreshToken, revocation } from './fixtures.js';
+import { HOUR, KIND_FIXTURES, authCode, authRequest, client, connector, deviceRequest, password, refreshToken, revocation } from './fixtures.js';
 
 export type ManualClock = ReturnType<typeof manualClock>;
 
@@ -214,6 +214,15 @@ export function runStorageConformance(name: string, makeStorage: MakeStorage): v
         expect((await storage.refreshTokens.list({ index: 'user-1' })).map((t) => t.id)).toEqual(['a', 'b']);
         expect((await storage.refreshTokens.list()).map((t) => t.id)).toEqual(['a', 'b', 'c']);
         expect(await storage.refreshTokens.list({ index: 'nobody' })).toEqual([]);
+      });
+
+      it('finds a device request by userCodeHash, and no expired one', async () => {
+        await storage.deviceRequests.create(deviceRequest('device-1', clock(), 'code-a'));
+        await storage.deviceRequests.create({ ...deviceRequest('device-2', clock(), 'code-b'), expiresAt: clock() + 1_000 });
+        expect((await storage.deviceRequests.list({ index: 'code-a' })).map((r) => r.id)).toEqual(['device-1']);
+        expect((await storage.deviceRequests.list({ index: 'code-b' })).map((r) => r.id)).toEqual(['device-2']);
+        clock.advance(1_000);
+        expect(await storage.deviceRequests.list({ index: 'code-b' })).toEqual([]);
       });
 
       it('moves a record to its new index key when an update changes it', async () => {

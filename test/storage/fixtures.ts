@@ -3,8 +3,8 @@
  * nothing is dropped or reshaped. Times are relative to `now` so expiry tests can move the clock.
  */
 import type {
-  AuthCode, AuthRequest, Client, ConnectorRecord, EpochMs, LoginFailures, Password, RefreshToken, Revocation, SamlRequest,
-  SigningKeys, Storage, StoredIdentity, UsedId,
+  AuthCode, AuthRequest, Client, ConnectorRecord, DeviceRequest, EpochMs, LoginFailures, Password, RefreshToken, Revocation, SamlRequest,
+  PushedAuthRequest, SigningKeys, Storage, StoredIdentity, UsedId,
 } from '../../src/storage/storage.js';
 
 export const HOUR = 3_600_000;
@@ -49,6 +49,10 @@ export const authRequest = (id: string, now: EpochMs): AuthRequest => ({
   connectorData: 'eyJ1cHN0cmVhbSI6InRva2VuIn0=',
   authTime: Math.floor(now / 1000),
   csrfToken: 'csrf-789',
+  responseMode: 'form_post',
+  resources: ['https://api.example.com/', 'urn:example:ledger'],
+  browserHash: 'browser-hash',
+  parkedLogin: { finishHash: 'finish-hash', connectorId: 'saml', identity: identity('user-2'), connectorData: 'cGFya2Vk', denied: 'not this time' },
   createdAt: now,
   expiresAt: now + HOUR,
 });
@@ -66,6 +70,29 @@ export const authCode = (id: string, now: EpochMs): AuthCode => ({
   connectorData: 'b3BhcXVl',
   authTime: Math.floor(now / 1000),
   sessionId: 'session-1',
+  resources: ['https://api.example.com/'],
+  createdAt: now,
+  expiresAt: now + HOUR,
+});
+
+export const deviceRequest = (id: string, now: EpochMs, userCodeHash = 'user-code-hash'): DeviceRequest => ({
+  id,
+  userCodeHash,
+  clientId: 'app',
+  scopes: ['openid', 'groups', 'offline_access'],
+  codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+  codeChallengeMethod: 'S256',
+  callbackSecretHash: 'callback-secret-hash',
+  status: 'approved',
+  interval: 10,
+  lastPolledAt: now - 5_000,
+  codeExpiresAt: now + HOUR / 2,
+  connectorId: 'github',
+  identity: identity(),
+  connectorData: 'b3BhcXVl',
+  authTime: Math.floor(now / 1000),
+  sessionId: 'session-2',
+  approvedAt: now,
   createdAt: now,
   expiresAt: now + HOUR,
 });
@@ -79,6 +106,7 @@ export const refreshToken = (id: string, now: EpochMs, userId = 'user-1'): Refre
   identity: identity(userId),
   connectorData: 'b3BhcXVl',
   authTime: Math.floor(now / 1000),
+  resources: ['https://api.example.com/', 'urn:example:ledger'],
   tokenHash: 'current-hash',
   obsoleteTokenHash: 'previous-hash',
   obsoleteUntil: now + 3_000,
@@ -112,6 +140,7 @@ export const connector = (id = 'github'): ConnectorRecord => ({
   type: 'oidc',
   name: 'GitHub',
   config: { issuer: 'https://github.example.com', scopes: ['openid'], nested: { flag: true, count: 3, none: null } },
+  grantTypes: ['authorization_code', 'refresh_token'],
 });
 
 export const samlRequest = (id: string, now: EpochMs): SamlRequest => ({
@@ -120,6 +149,14 @@ export const samlRequest = (id: string, now: EpochMs): SamlRequest => ({
   authRequestId: 'auth-1',
   createdAt: now,
   expiresAt: now + HOUR,
+});
+
+export const pushedAuthRequest = (id: string, now: EpochMs): PushedAuthRequest => ({
+  id,
+  clientId: 'app',
+  params: { client_id: 'app', response_type: 'code', scope: 'openid email', resource: 'https://api.example.com/ urn:example:ledger' },
+  createdAt: now,
+  expiresAt: now + 60_000,
 });
 
 export const usedId = (id: string, now: EpochMs): UsedId => ({ id, expiresAt: now + HOUR });
@@ -156,6 +193,8 @@ export const KIND_FIXTURES: KindFixture[] = [
   { kind: 'clients', make: () => plain(client('app')), change: (r) => ({ ...r, redirectURIs: ['https://new.example.com/cb'] }), expires: false },
   { kind: 'authRequests', make: (now) => plain(authRequest('req-1', now)), change: (r) => ({ ...r, loggedIn: false, identity: undefined }), expires: true },
   { kind: 'authCodes', make: (now) => plain(authCode('code-hash-1', now)), change: (r) => ({ ...r, scopes: ['openid'] }), expires: true },
+  { kind: 'deviceRequests', make: (now) => plain(deviceRequest('device-code-hash-1', now)), change: (r) => ({ ...r, status: 'issued', connectorData: undefined }), expires: true },
+  { kind: 'pushedAuthRequests', make: (now) => plain(pushedAuthRequest('par-1', now)), change: (r) => ({ ...r, params: {} }), expires: true },
   { kind: 'refreshTokens', make: (now) => plain(refreshToken('family-1', now)), change: (r) => ({ ...r, tokenHash: 'rotated-hash' }), expires: true },
   { kind: 'passwords', make: () => plain(password()), change: (r) => ({ ...r, groups: [] }), expires: false },
   { kind: 'keys', make: (now) => plain(signingKeys(now)), change: (r) => ({ ...r, verificationKeys: [] }), expires: false },

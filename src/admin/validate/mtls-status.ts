@@ -41,15 +41,44 @@ export function scopeMode(pa: PeerAuthentication): string {
   return pa.spec.selector ? '' : peerMode(pa);
 }
 
-type Status = 'ENABLED' | 'PARTIALLY_ENABLED' | 'NOT_ENABLED' | 'DISABLED';
+export type Status = 'ENABLED' | 'PARTIALLY_ENABLED' | 'NOT_ENABLED' | 'DISABLED';
 
-interface TlsStatus {
+/** Kiali's TlsStatus: the DestinationRule and PeerAuthentication modes of a scope, and what they make together. */
+export interface TlsStatus {
   dr: string;
   pa: string;
   overall: Status | '';
 }
 
-const NONE: TlsStatus = { dr: '', pa: '', overall: '' };
+export const NONE: TlsStatus = { dr: '', pa: '', overall: '' };
+
+/**
+ * Kiali's finalStatus: mTLS "enabled" by a MUTUAL/ISTIO_MUTUAL DestinationRule or, without one, by auto
+ * mTLS; with STRICT (or PERMISSIVE where permissive counts) that is ENABLED, DISABLE with mTLS
+ * disabled is DISABLED, nothing at all NOT_ENABLED, anything else PARTIALLY_ENABLED.
+ */
+export function finalStatus(dr: string, pa: string, autoMtls: boolean, permissive: boolean): TlsStatus {
+  const enabled = enablesMtls(dr) || (dr === '' && autoMtls);
+  const disabled = dr === 'DISABLE' || (dr === '' && autoMtls);
+  let overall: Status = 'PARTIALLY_ENABLED';
+  if ((pa === 'STRICT' || (pa === 'PERMISSIVE' && permissive)) && enabled) overall = 'ENABLED';
+  else if (pa === 'DISABLE' && disabled) overall = 'DISABLED';
+  else if (pa === '' && dr === '') overall = 'NOT_ENABLED';
+  return { dr, pa, overall };
+}
+
+/** Kiali's OverallMtlsStatus: the namespace's own status when it settles it, else what it inherits from the mesh. */
+export function overallStatus(ns: TlsStatus, mesh: TlsStatus, autoMtls: boolean, permissive: boolean): Status {
+  const defined = (s: TlsStatus) => s.overall === 'ENABLED' || s.overall === 'DISABLED';
+  if (defined(ns)) return ns.overall as Status;
+  if (ns.overall === 'PARTIALLY_ENABLED') return overallStatus(NONE, finalStatus(ns.dr || mesh.dr, ns.pa || mesh.pa, autoMtls, permissive), autoMtls, permissive);
+  if (defined(mesh)) return mesh.overall as Status;
+  if (mesh.pa === '' && mesh.dr === '') return 'NOT_ENABLED';
+  if ((mesh.pa === 'DISABLE' && mesh.dr === '') || (mesh.dr === 'DISABLE' && mesh.pa === '')) return 'DISABLED';
+  const halfEnabled = autoMtls && (((mesh.pa === 'STRICT' || (mesh.pa === 'PERMISSIVE' && permissive)) && mesh.dr === '') || (enablesMtls(mesh.dr) && mesh.pa === ''));
+  if (halfEnabled) return 'ENABLED';
+  return 'PARTIALLY_ENABLED';
+}
 
 /** What the mTLS checks read: every PeerAuthentication and DestinationRule, the mesh, the services. */
 export class MtlsView {
@@ -86,42 +115,37 @@ export class MtlsView {
     return status === 'ENABLED';
   }
 
-  private namespaceStatus(namespace: string, rules: readonly DestinationRuleResource[]): TlsStatus {
+  /** The modes a namespace sets for itself: its first selector-less PeerAuthentication's, its `*.<ns>.<domain>` DestinationRule's. */
+  namespaceModes(namespace: string, rules: readonly DestinationRuleResource[] = this.rulesVisibleTo(namespace)): { dr: string; pa: string } {
     const host = namespaceWideHost(namespace, this.mesh.identityDomain);
     const dr = rules.map((r) => tlsModeFor(r, host)).find((m) => m !== '') ?? '';
     const pa = this.inNamespace(namespace).map(scopeMode).find((m) => m !== '') ?? '';
+    return { dr, pa };
+  }
+
+  /** The modes the mesh sets: the root namespace's first selector-less PeerAuthentication's, the `*.local` DestinationRule's. */
+  meshModes(rules: readonly DestinationRuleResource[] = this.rulesVisibleTo(this.mesh.rootNamespace)): { dr: string; pa: string } {
+    const dr = rules.map((r) => tlsModeFor(r, MESH_WIDE_HOST)).find((m) => m !== '') ?? '';
+    const pa = this.meshPolicies().map(scopeMode).find((m) => m !== '') ?? '';
+    return { dr, pa };
+  }
+
+  private namespaceStatus(namespace: string, rules: readonly DestinationRuleResource[]): TlsStatus {
+    const { dr, pa } = this.namespaceModes(namespace, rules);
     return this.final(dr, pa, true);
   }
 
   private meshStatus(rules: readonly DestinationRuleResource[]): TlsStatus {
-    const dr = rules.map((r) => tlsModeFor(r, MESH_WIDE_HOST)).find((m) => m !== '') ?? '';
-    const pa = this.meshPolicies().map(scopeMode).find((m) => m !== '') ?? '';
+    const { dr, pa } = this.meshModes(rules);
     return { dr, pa, overall: this.overall(NONE, this.final(dr, pa, true), true) };
   }
 
   private final(dr: string, pa: string, permissive: boolean): TlsStatus {
-    const auto = this.mesh.autoMtls;
-    const enabled = enablesMtls(dr) || (dr === '' && auto);
-    const disabled = dr === 'DISABLE' || (dr === '' && auto);
-    let overall: Status = 'PARTIALLY_ENABLED';
-    if ((pa === 'STRICT' || (pa === 'PERMISSIVE' && permissive)) && enabled) overall = 'ENABLED';
-    else if (pa === 'DISABLE' && disabled) overall = 'DISABLED';
-    else if (pa === '' && dr === '') overall = 'NOT_ENABLED';
-    return { dr, pa, overall };
+    return finalStatus(dr, pa, this.mesh.autoMtls, permissive);
   }
 
-  /** Kiali's OverallMtlsStatus: the namespace's own status when it settles it, else what it inherits from the mesh. */
   private overall(ns: TlsStatus, mesh: TlsStatus, permissive: boolean): Status {
-    const defined = (s: TlsStatus) => s.overall === 'ENABLED' || s.overall === 'DISABLED';
-    const auto = this.mesh.autoMtls;
-    if (defined(ns)) return ns.overall as Status;
-    if (ns.overall === 'PARTIALLY_ENABLED') return this.overall(NONE, this.final(ns.dr || mesh.dr, ns.pa || mesh.pa, permissive), permissive);
-    if (defined(mesh)) return mesh.overall as Status;
-    if (mesh.pa === '' && mesh.dr === '') return 'NOT_ENABLED';
-    if ((mesh.pa === 'DISABLE' && mesh.dr === '') || (mesh.dr === 'DISABLE' && mesh.pa === '')) return 'DISABLED';
-    const halfEnabled = auto && (((mesh.pa === 'STRICT' || (mesh.pa === 'PERMISSIVE' && permissive)) && mesh.dr === '') || (enablesMtls(mesh.dr) && mesh.pa === ''));
-    if (halfEnabled) return 'ENABLED';
-    return 'PARTIALLY_ENABLED';
+    return overallStatus(ns, mesh, this.mesh.autoMtls, permissive);
   }
 
   /** Kiali's WorkloadMtlsStatus: the first selector PeerAuthentication of the namespace whose selector the labels satisfy. */

@@ -1,7 +1,9 @@
 /**
- * PKCE (RFC 7636). S256 is required for public clients, for a client with requirePKCE, and for every
- * client when oauth2.pkce.enforce is set; where it is required `plain` is refused. Elsewhere PKCE is
- * optional and a challenge without a method means `plain`, as the RFC says.
+ * PKCE (RFC 7636) for response types that return a code. S256 is required for public clients, for a
+ * client with requirePKCE, and for every client when oauth2.pkce.enforce is set; elsewhere PKCE is
+ * optional. `plain` (also what a challenge without a method means, per the RFC) is refused unless the
+ * operator set oauth2.pkce.allowPlain, and always where S256 is required (RFC 9700 §2.1.1). Without a
+ * code there is nothing to bind a challenge to, so one is refused.
  */
 import { OAuthError } from '../errors.js';
 import type { AuthorizeCheck } from './state.js';
@@ -12,7 +14,14 @@ export const checkPKCE: AuthorizeCheck = (state, issuer) => {
   const client = state.client!;
   const challenge = state.params.code_challenge;
   const method = state.params.code_challenge_method;
-  const s256Required = client.public || client.requirePKCE === true || issuer.config.oauth2.pkce.enforce;
+  if (!state.responseType!.code) {
+    if (challenge !== undefined || method !== undefined) {
+      throw new OAuthError('invalid_request', `code_challenge has no use with response_type "${state.responseType!.value}" (no code is returned)`);
+    }
+    return;
+  }
+  const { enforce, allowPlain } = issuer.config.oauth2.pkce;
+  const s256Required = client.public || client.requirePKCE === true || enforce;
 
   if (challenge === undefined) {
     if (method !== undefined) throw new OAuthError('invalid_request', 'code_challenge_method without code_challenge');
@@ -23,8 +32,9 @@ export const checkPKCE: AuthorizeCheck = (state, issuer) => {
     throw new OAuthError('invalid_request', `code_challenge_method "${method}" is not supported (use S256)`);
   }
   const resolved = method ?? 'plain';
-  if (resolved === 'plain' && s256Required) {
-    throw new OAuthError('invalid_request', 'code_challenge_method must be S256 for this client (plain is not allowed)');
+  if (resolved === 'plain' && (s256Required || !allowPlain)) {
+    const named = method === undefined ? 'a code_challenge without code_challenge_method means "plain", which' : 'code_challenge_method "plain"';
+    throw new OAuthError('invalid_request', `${named} is not accepted${s256Required ? ' for this client' : ''}: use code_challenge_method=S256`);
   }
   if (!CHALLENGE.test(challenge)) throw new OAuthError('invalid_request', 'code_challenge must be 43 to 128 characters of [A-Za-z0-9._~-]');
   state.codeChallenge = challenge;

@@ -6,9 +6,10 @@
 import type { Context } from 'koa';
 import { GRANT_TYPES } from '../../config/schema.js';
 import { readForm } from '../../http/form.js';
+import { clientIPReader } from '../../login/client-ip.js';
 import type { Client } from '../../storage/storage.js';
 import { subjectOf } from '../claims.js';
-import { authenticateClient, presentedClientId } from '../client-auth.js';
+import { authenticateClient, presentedClientId } from '../client-auth/index.js';
 import type { IssuerContext } from '../context.js';
 import { OAuthError } from '../errors.js';
 import { sendJson } from '../respond.js';
@@ -35,9 +36,9 @@ function loggedGrantType(grantType: string | undefined): string | undefined {
   return NAMED_GRANT_TYPES.has(grantType) ? grantType : 'unsupported';
 }
 
-function selectGrant(ctx: IssuerContext, grantType: string | undefined): { type: GrantType; handler: GrantHandler } {
+function selectGrant(ctx: IssuerContext, grantType: string | undefined, only?: readonly GrantType[]): { type: GrantType; handler: GrantHandler } {
   if (!grantType) throw new OAuthError('invalid_request', 'the "grant_type" parameter is required');
-  const enabled = enabledGrantTypes(ctx) as readonly string[];
+  const enabled = enabledGrantTypes(ctx).filter((type) => !only || only.includes(type)) as readonly string[];
   const handler = enabled.includes(grantType) ? GRANTS[grantType as GrantType] : undefined;
   if (!handler) {
     const named = loggedGrantType(grantType);
@@ -53,18 +54,22 @@ function checkClientMayUse(client: Client, type: GrantType): void {
   }
 }
 
-export async function handleTokenRequest(ctx: IssuerContext, koaCtx: Context): Promise<void> {
+/**
+ * An endpoint's token requests; `grantTypes` limits which grants it serves (Dex's /device/token serves
+ * the device grant only).
+ */
+export async function handleTokenRequest(ctx: IssuerContext, koaCtx: Context, options: { grantTypes?: readonly GrantType[] } = {}): Promise<void> {
   let clientId: string | undefined;
   let grant: string | undefined;
   try {
     const form = await readForm(koaCtx);
     grant = loggedGrantType(form.grant_type);
     clientId = presentedClientId(koaCtx, form);
-    const { type, handler } = selectGrant(ctx, form.grant_type);
-    const { client } = await authenticateClient(koaCtx, form, ctx.storage);
+    const { type, handler } = selectGrant(ctx, form.grant_type, options.grantTypes);
+    const { client } = await authenticateClient(koaCtx, form, ctx.storage, { issuer: ctx });
     clientId = client.id;
     checkClientMayUse(client, type);
-    const { body, audit } = await handler({ ctx, form, client });
+    const { body, audit } = await handler({ ctx, form, client, clientIP: () => clientIPReader(ctx.config)(koaCtx) });
     const subject = audit.userId !== undefined && audit.connectorId !== undefined ? subjectOf(audit.userId, audit.connectorId) : undefined;
     ctx.audit.write({
       event: 'token_issued', outcome: 'succeeded', grant: type, clientId, ...audit,
@@ -72,7 +77,8 @@ export async function handleTokenRequest(ctx: IssuerContext, koaCtx: Context): P
     });
     sendJson(koaCtx, 200, body, { noStore: true });
   } catch (error) {
-    if (error instanceof OAuthError) {
+    // authorization_pending is a device poll's every answer until the person decides: not an event.
+    if (error instanceof OAuthError && error.code !== 'authorization_pending') {
       ctx.audit.write({ event: 'token_refused', outcome: 'refused', reason: error.code, grant, clientId, description: error.description });
     }
     throw error;

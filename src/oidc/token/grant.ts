@@ -5,7 +5,7 @@
 import { GRANT_TYPES } from '../../config/schema.js';
 import { canRefresh } from '../../connector.js';
 import type { Client } from '../../storage/storage.js';
-import type { IssuerContext } from '../context.js';
+import { connectorServesGrant, type IssuerContext } from '../context.js';
 import { OAuthError } from '../errors.js';
 import type { ParsedScopes } from '../scopes.js';
 import type { GrantType, TokenResponseBody } from './issue.js';
@@ -15,6 +15,8 @@ export interface GrantRequest {
   ctx: IssuerContext;
   form: Record<string, string>;
   client: Client;
+  /** Where the request came from (web.clientRemoteIP's rules), for throttles; read only when asked. */
+  clientIP: () => string;
 }
 
 export interface GrantResult {
@@ -31,6 +33,11 @@ export function requireParam(form: Record<string, string>, name: string): string
   return value;
 }
 
+/** Grants that rest on who the client is (client_credentials, token exchange) refuse a public client: it cannot prove it. */
+export function checkConfidentialClient(client: Client, grant: GrantType): void {
+  if (client.public) throw new OAuthError('unauthorized_client', `client "${client.id}" is public; ${grant} needs a confidential client`);
+}
+
 /** A client limited to some connectors (allowedConnectors) gets no tokens for a session of another (Dex #4889). */
 export function checkConnectorAllowed(client: Client, connectorId: string): void {
   const allowed = client.allowedConnectors;
@@ -42,10 +49,12 @@ export function checkConnectorAllowed(client: Client, connectorId: string): void
 /**
  * The grant types the operator enabled (oauth2.grantTypes); unset, every grant idgate has, except the
  * password grant, which (as in Dex) needs oauth2.passwordConnector. grants/index.ts intersects this
- * with the grants that are implemented, for the token endpoint and discovery.
+ * with the grants that are implemented, for the token endpoint and discovery. Dex's `implicit` is no
+ * token endpoint grant (oauth2.responseTypes switches that flow), so it is not among these.
  */
 export function configuredGrantTypes(ctx: IssuerContext): readonly GrantType[] {
-  return ctx.config.oauth2.grantTypes ?? GRANT_TYPES.filter((grant) => grant !== 'password' || ctx.config.oauth2.passwordConnector !== undefined);
+  const configured = ctx.config.oauth2.grantTypes?.filter((grant): grant is GrantType => grant !== 'implicit');
+  return configured ?? GRANT_TYPES.filter((grant) => grant !== 'password' || ctx.config.oauth2.passwordConnector !== undefined);
 }
 
 /** Grants a client may use without listing them in its grantTypes; the others it must list. */
@@ -70,7 +79,6 @@ export function mayIssueRefreshToken(ctx: IssuerContext, connectorId: string, sc
   if (!scopes.offlineAccess || !configuredGrantTypes(ctx).includes('refresh_token')) return false;
   const open = ctx.connectors.get(connectorId);
   if (!open) return false;
-  const configured = ctx.config.connectors.find((connector) => connector.id === connectorId)?.grantTypes;
-  if (configured && !configured.includes('refresh_token')) return false;
+  if (!connectorServesGrant(open, 'refresh_token')) return false;
   return canRefresh(open.connector) || open.type === 'local' || open.type.startsWith('mock');
 }

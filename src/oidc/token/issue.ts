@@ -1,10 +1,14 @@
 /**
  * Signs what a grant established into the token response: a JWT access token (typ at+jwt), an ID token
- * bound to it by at_hash, and the refresh token the grant decided on. Counts every token issued.
+ * bound to it by at_hash, and the refresh token the grant decided on; or, for the grants that answer
+ * with one token (client_credentials, token exchange), that token alone. Counts every token issued.
  */
 import type { GRANT_TYPES } from '../../config/schema.js';
 import type { IssuerContext } from '../context.js';
-import { accessTokenClaims, idTokenClaims, type GrantedSession } from '../claims.js';
+import {
+  accessTokenClaims, contentAccessTokenClaims, contentIdTokenClaims, idTokenClaims, type GrantedSession, type TokenContent,
+} from '../claims.js';
+import { TOKEN_TYP, type OwnTokenKind } from '../own-token.js';
 
 export type GrantType = (typeof GRANT_TYPES)[number];
 
@@ -44,4 +48,19 @@ export async function issueTokens(
     ...(options.refreshToken ? { refresh_token: options.refreshToken } : {}),
     scope: session.scopes.all.join(' '),
   };
+}
+
+/** One signed token of `kind` for `content`, and its lifetime in seconds (expires_in). */
+export async function issueToken(
+  ctx: IssuerContext,
+  content: TokenContent,
+  options: { grant: GrantType; kind: OwnTokenKind },
+): Promise<{ token: string; expiresIn: number }> {
+  const issuedAt = Math.floor(ctx.now() / 1000);
+  const claims = options.kind === 'access_token'
+    ? contentAccessTokenClaims(content, { issuedAt, lifetimeMs: ctx.config.expiry.accessTokens })
+    : contentIdTokenClaims(content, { issuedAt, lifetimeMs: ctx.config.expiry.idTokens, algorithm: await ctx.signer.algorithm() });
+  const token = await ctx.signer.sign(claims, { typ: TOKEN_TYP[options.kind] });
+  ctx.metrics.tokensIssued.inc({ grant: options.grant, type: options.kind });
+  return { token, expiresIn: claims.exp! - issuedAt };
 }

@@ -6,8 +6,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { OAuthError } from '../errors.js';
 
-/** What we accept at /auth and advertise: plain only because Dex clients may still send it. */
-export const CODE_CHALLENGE_METHODS = ['S256', 'plain'] as const;
+/** What /auth accepts and discovery advertises: S256, and plain only when oauth2.pkce.allowPlain is set. */
+export function codeChallengeMethods(pkce: { allowPlain: boolean }): Array<'S256' | 'plain'> {
+  return pkce.allowPlain ? ['S256', 'plain'] : ['S256'];
+}
 
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 

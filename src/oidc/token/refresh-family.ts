@@ -9,9 +9,14 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { hashToken } from '../../storage/secrets.js';
 import type { EpochMs, RefreshToken } from '../../storage/storage.js';
 import type { GrantedSession } from '../claims.js';
+import { parseDexRefreshToken } from './dex-refresh-token.js';
 
-/** The stored family; `rotationSalt` derives the current secret from the previous one. */
-export type RefreshFamily = RefreshToken & { rotationSalt?: string };
+/**
+ * The stored family; `rotationSalt` derives the current secret from the previous one. `importedFrom:
+ * 'dex'` marks a family read from Dex's storage (`idgate import dex`): its secrets may also be
+ * presented in Dex's wire format (dex-refresh-token.ts); its first use rotates it into ours.
+ */
+export type RefreshFamily = RefreshToken & { rotationSalt?: string; importedFrom?: 'dex' };
 
 export interface RefreshPolicy {
   disableRotation: boolean;
@@ -31,6 +36,19 @@ export function parseRefreshToken(token: string): { familyId: string; secret: st
   const dot = token.lastIndexOf('.');
   if (dot <= 0 || dot === token.length - 1) return undefined;
   return { familyId: token.slice(0, dot), secret: token.slice(dot + 1) };
+}
+
+export type RefreshTokenFormat = 'idgate' | 'dex';
+
+/**
+ * A presented refresh token in either format: ours (`<familyId>.<secret>`) or Dex's (which has no dot).
+ * The caller accepts the Dex format only for a family with `importedFrom: 'dex'`.
+ */
+export function parsePresentedRefreshToken(token: string): { familyId: string; secret: string; format: RefreshTokenFormat } | undefined {
+  const ours = parseRefreshToken(token);
+  if (ours) return { ...ours, format: 'idgate' };
+  const dex = parseDexRefreshToken(token);
+  return dex ? { familyId: dex.refreshId, secret: dex.token, format: 'dex' } : undefined;
 }
 
 export function newSecret(): string {

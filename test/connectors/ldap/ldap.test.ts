@@ -173,6 +173,22 @@ describe('ldap connector: login', () => {
   });
 });
 
+describe('ldap connector: claims for claim expressions', () => {
+  it('hands the fetched attributes over as lists of values, and the dn as a string', async () => {
+    const identity = await (await open()).login(scopes, 'alice', 'alice-password');
+    expect(identity?.claims).toMatchObject({ dn: `uid=alice,ou=people,${SUFFIX}`, uid: ['alice'], mail: ['alice@example.org'], cn: ['Alice Liddell'] });
+    expect(identity?.claims).not.toHaveProperty('sn');
+  });
+
+  it('asks the directory for the attributes the rules name, or for all of them', async () => {
+    const factory = connectorFactory('ldap')!;
+    const named = (await factory.open(factory.configSchema.parse(baseConfig()), { ...testContext('ldap'), claimNames: new Set(['sn', 'uid']) })) as LDAPConnector;
+    expect((await named.login(scopes, 'alice', 'alice-password'))?.claims).toEqual({ dn: `uid=alice,ou=people,${SUFFIX}`, sn: ['Liddell'], uid: ['alice'] });
+    const all = (await factory.open(factory.configSchema.parse(baseConfig()), { ...testContext('ldap'), claimNames: 'all' })) as LDAPConnector;
+    expect((await all.login(scopes, 'alice', 'alice-password'))?.claims).toMatchObject({ sn: ['Liddell'], objectClass: ['inetOrgPerson'] });
+  });
+});
+
 describe('ldap connector: TLS', () => {
   const tlsConfig = () => ({ host: `127.0.0.1:${slapd.tlsPort}`, insecureNoSSL: false });
   it('logs in over ldaps:// trusting rootCA', async () => {

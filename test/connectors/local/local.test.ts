@@ -27,7 +27,11 @@ describe('local connector', () => {
   it('returns the identity for the right password, email matched case-insensitively', async () => {
     const { connector } = connectorWith(new Map([[USER.email, USER]]));
     const identity = await (await connector).login(scopes, '  Jane@Example.COM ', 'correct horse');
-    expect(identity).toEqual({ userId: 'u-1', username: 'jane', email: 'jane@example.com', emailVerified: true, groups: ['dev'], preferredUsername: undefined });
+    expect(identity).toEqual({
+      userId: 'u-1', username: 'jane', email: 'jane@example.com', emailVerified: true, groups: ['dev'], preferredUsername: undefined,
+      // The entry's fields, for claim expressions.
+      claims: { userID: 'u-1', username: 'jane', email: 'jane@example.com', emailVerified: true, groups: ['dev'] },
+    });
   });
 
   it('returns undefined for a wrong password, after comparing against the real hash', async () => {

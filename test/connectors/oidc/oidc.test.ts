@@ -184,9 +184,15 @@ describe('oidc connector: config', () => {
       expect.stringMatching(/hostDomains/),
     ]));
   });
-  it('refuses redirectURI that is not the callback', async () => {
-    const connector = await open({ redirectURI: 'http://127.0.0.1:5556/dex/callback/other' });
-    const error = await refusal(connector.loginURL(scopes, CALLBACK, 's'));
+  it('refuses to open with a redirectURI that is neither its callback nor the shared /callback', async () => {
+    const error = await refusal(open({ redirectURI: 'http://127.0.0.1:5556/dex/callback/other' }));
     expect(error.code).toBe('misconfigured');
+    expect(error.message).toBe('redirectURI must be http://127.0.0.1:5556/dex/callback/corp or http://127.0.0.1:5556/dex/callback '
+      + "(idgate's callbacks), not http://127.0.0.1:5556/dex/callback/other");
+  });
+  it("sends Dex's shared <issuer>/callback upstream when that is the redirectURI", async () => {
+    const connector = await open({ redirectURI: 'http://127.0.0.1:5556/dex/callback' });
+    const { url } = await connector.loginURL(scopes, CALLBACK, 's');
+    expect(new URL(url).searchParams.get('redirect_uri')).toBe('http://127.0.0.1:5556/dex/callback');
   });
 });

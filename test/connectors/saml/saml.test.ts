@@ -72,6 +72,13 @@ describe('saml connector: login', () => {
     });
   });
 
+  it('hands the assertion\'s attributes over as claims, each a list of values', async () => {
+    const connector = await open();
+    const login = await start(connector);
+    const identity = await login.post(login.response(login.signed({ attributes: { ...ATTRIBUTES, department: ['R&D'] } })));
+    expect(identity.claims).toEqual({ ...ATTRIBUTES, department: ['R&D'] });
+  });
+
   it('accepts an assertion signed inside a signed response', async () => {
     const connector = await open();
     const login = await start(connector);

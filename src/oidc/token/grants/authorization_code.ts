@@ -1,18 +1,20 @@
 /**
  * The authorization_code grant (RFC 6749 §4.1.3, OIDC Core §3.1.3), as a list of named checks. The code
- * is taken atomically, so it is single-use; a code presented again revokes everything it issued.
+ * is taken atomically, so it is single-use; a code presented again revokes everything it issued. A
+ * `resource` (RFC 8707) narrows the resources the authorization granted; a malformed or unregistered
+ * one is refused before the code is taken, one beyond the grant after (the code is then spent).
  */
 import { hashToken } from '../../../storage/secrets.js';
 import { AlreadyExistsError, type AuthCode, type Client, type UsedId } from '../../../storage/storage.js';
-import { subjectOf, type GrantedSession } from '../../claims.js';
+import { subjectOf } from '../../claims.js';
 import type { IssuerContext } from '../../context.js';
+import { deviceCallbackURI } from '../../device/device-request.js';
 import { OAuthError } from '../../errors.js';
+import { requestedResources, tokenResources } from '../../resources.js';
 import { isSubjectRevoked, revokeSession } from '../../revocation.js';
-import { parseScopes, resolveAudience } from '../../scopes.js';
-import { checkConnectorAllowed, mayIssueRefreshToken, refreshPolicy, requireParam, type GrantHandler } from '../grant.js';
-import { issueTokens } from '../issue.js';
+import { checkConnectorAllowed, requireParam, type GrantHandler } from '../grant.js';
+import { issueLoginTokens } from '../login-tokens.js';
 import { checkPkce } from '../pkce.js';
-import { newFamily } from '../refresh-family.js';
 
 /** Remembers a redeemed code (by hash) until its original expiry, with the session it started. */
 interface RedeemedCodeMarker extends UsedId {
@@ -70,14 +72,23 @@ function checkRedirectUriMatches(code: AuthCode, redirectUri: string): void {
   if (code.redirectURI !== redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
 }
 
+/** A code of a login started from a device's user code is redeemed by /device/callback alone. */
+function checkNotDeviceLogin(ctx: IssuerContext, code: AuthCode): void {
+  if (code.redirectURI === deviceCallbackURI(ctx)) throw new OAuthError('invalid_grant', 'authorization code is invalid or expired');
+}
+
 /**
  * Where PKCE is required (public clients, requirePKCE, oauth2.pkce.enforce) the code must carry an S256
- * challenge; /auth enforces the same, this is the second lock on the door.
+ * challenge, and a plain one only passes while oauth2.pkce.allowPlain is set; /auth enforces the same,
+ * this is the second lock on the door.
  */
 function checkPkceWasUsed(ctx: IssuerContext, client: Client, code: AuthCode): void {
   const required = client.public || client.requirePKCE === true || ctx.config.oauth2.pkce.enforce;
   if (required && (!code.codeChallenge || code.codeChallengeMethod !== 'S256')) {
     throw new OAuthError('invalid_grant', 'this client must use PKCE with S256');
+  }
+  if (code.codeChallenge && code.codeChallengeMethod !== 'S256' && !ctx.config.oauth2.pkce.allowPlain) {
+    throw new OAuthError('invalid_grant', 'the code was issued with PKCE plain, which is not accepted: use S256');
   }
 }
 
@@ -91,36 +102,16 @@ async function checkSubjectNotRevoked(ctx: IssuerContext, code: AuthCode): Promi
 export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client }) => {
   const code = requireParam(form, 'code');
   const redirectUri = requireParam(form, 'redirect_uri');
+  requestedResources(client, form.resource);
   const record = await redeemCode(ctx, code);
   checkCodeNotExpired(record, ctx.now());
   checkCodeIssuedToClient(record, client);
   checkRedirectUriMatches(record, redirectUri);
+  checkNotDeviceLogin(ctx, record);
   checkConnectorAllowed(client, record.connectorId);
   checkPkceWasUsed(ctx, client, record);
   checkPkce(record, form.code_verifier);
   await checkSubjectNotRevoked(ctx, record);
-
-  const scopes = parseScopes(record.scopes);
-  const session: GrantedSession = {
-    issuer: ctx.issuer,
-    clientId: client.id,
-    connectorId: record.connectorId,
-    identity: record.identity,
-    scopes,
-    audience: await resolveAudience(ctx.storage, client.id, scopes),
-    sessionId: record.sessionId,
-    authTime: record.authTime,
-    nonce: record.nonce,
-  };
-  let refreshToken: string | undefined;
-  if (mayIssueRefreshToken(ctx, record.connectorId, scopes)) {
-    const family = newFamily(session, record.connectorData, ctx.now(), refreshPolicy(ctx));
-    await ctx.storage.refreshTokens.create(family.record);
-    refreshToken = family.token;
-  }
-  const body = await issueTokens(ctx, session, { grant: 'authorization_code', refreshToken, includeNonce: true });
-  return {
-    body,
-    audit: { sid: session.sessionId, userId: record.identity.userId, connectorId: record.connectorId, scope: body.scope },
-  };
+  const resources = tokenResources(client, record.resources ?? [], form.resource);
+  return issueLoginTokens(ctx, client, record, { grant: 'authorization_code', includeNonce: true, resources });
 };

@@ -6,11 +6,19 @@ import type { IssuerContext } from '../../context.js';
 import { configuredGrantTypes, type GrantHandler } from '../grant.js';
 import type { GrantType } from '../issue.js';
 import { authorizationCodeGrant } from './authorization_code.js';
+import { clientCredentialsGrant } from './client_credentials.js';
+import { deviceCodeGrant } from './device_code.js';
+import { passwordGrant } from './password.js';
 import { refreshTokenGrant } from './refresh_token.js';
+import { tokenExchangeGrant } from './token_exchange.js';
 
 export const GRANTS: Partial<Record<GrantType, GrantHandler>> = {
   authorization_code: authorizationCodeGrant,
   refresh_token: refreshTokenGrant,
+  client_credentials: clientCredentialsGrant,
+  'urn:ietf:params:oauth:grant-type:token-exchange': tokenExchangeGrant,
+  'urn:ietf:params:oauth:grant-type:device_code': deviceCodeGrant,
+  password: passwordGrant,
 };
 
 /** The grant types the token endpoint serves: configured and implemented. */

@@ -1,22 +1,27 @@
 /**
  * The refresh_token grant (RFC 6749 §6) with Dex's refresh semantics: rotation on every use, the
  * previous token honoured for `reuseInterval` (answered with the same new token), absolute and idle
- * lifetimes, optional `disableRotation`, scope narrowing only, and the connector asked to re-read the
- * identity. A rotated token presented after the interval revokes the whole family.
+ * lifetimes, optional `disableRotation`, scope and resource (RFC 8707) narrowing only, and the
+ * connector asked to re-read the identity. A rotated token presented after the interval revokes the
+ * whole family. Families imported from Dex also accept Dex's token format (see refresh-family.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { ClaimRuleError } from '../../../claims/connector-claims.js';
 import { canRefresh, type Identity } from '../../../connector.js';
+import { storedIdentity } from '../../../login/flow.js';
 import { hashToken } from '../../../storage/secrets.js';
 import { NotFoundError, type Client, type StoredIdentity } from '../../../storage/storage.js';
-import { subjectOf, type GrantedSession } from '../../claims.js';
+import { subjectOf } from '../../claims.js';
+import { withClientClaims } from '../../client-claims.js';
 import type { IssuerContext } from '../../context.js';
 import { OAuthError } from '../../errors.js';
+import { tokenResources } from '../../resources.js';
 import { isSessionRevoked, isSubjectRevoked, revokeSession } from '../../revocation.js';
 import { parseScopes, resolveAudience, type ParsedScopes } from '../../scopes.js';
 import { checkConnectorAllowed, refreshPolicy, requireParam, type GrantHandler } from '../grant.js';
 import { issueTokens } from '../issue.js';
 import {
-  classifySecret, familyExpiresAt, formatRefreshToken, parseRefreshToken, rotatedSecret,
+  classifySecret, familyExpiresAt, formatRefreshToken, parsePresentedRefreshToken, rotatedSecret,
   type RefreshFamily, type RefreshPolicy,
 } from '../refresh-family.js';
 
@@ -60,12 +65,13 @@ async function refreshIdentity(ctx: IssuerContext, family: RefreshFamily, scopes
   if (!canRefresh(open.connector)) return { identity: family.identity, connectorData: family.connectorData };
   try {
     const fresh = await open.connector.refresh({ offlineAccess: true, groups: scopes.groups }, toIdentity(family.identity, family.connectorData));
-    const { connectorData, ...identity } = fresh;
-    return { identity, connectorData: connectorData ? Buffer.from(connectorData).toString('base64') : family.connectorData };
+    return { identity: storedIdentity(fresh), connectorData: fresh.connectorData ? Buffer.from(fresh.connectorData).toString('base64') : family.connectorData };
   } catch (error) {
     ctx.logger.warn({ connectorId: family.connectorId, sid: family.id, err: { message: (error as Error).message } }, 'upstream refresh refused');
     await revokeSession(ctx, { sessionId: family.id, userId: family.identity.userId, clientId: family.clientId }, 'upstream_refresh_failed');
-    throw new OAuthError('invalid_grant', 'the upstream identity provider refused to refresh this session', { cause: error });
+    // The connector's claim rules no longer let the person in: say which, as the login page would.
+    const description = error instanceof ClaimRuleError ? `the sign-in was refused: ${error.message}` : 'the upstream identity provider refused to refresh this session';
+    throw new OAuthError('invalid_grant', description, { cause: error });
   }
 }
 
@@ -129,9 +135,12 @@ async function updateFamily(ctx: IssuerContext, familyId: string, updater: (stor
 }
 
 export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client }) => {
-  const parsed = parseRefreshToken(requireParam(form, 'refresh_token'));
+  const parsed = parsePresentedRefreshToken(requireParam(form, 'refresh_token'));
   if (!parsed) throw invalid();
   const family = await loadFamily(ctx, parsed.familyId);
+  // Dex's wire format is honoured only for what Dex issued (idgate import dex); the first use rotates
+  // such a family into our format, after which the Dex token is just the previous secret.
+  if (parsed.format === 'dex' && family.importedFrom !== 'dex') throw invalid();
   checkFamilyOwnedByClient(family, client);
   checkConnectorAllowed(client, family.connectorId);
   checkFamilyNotExpired(family, ctx.now(), refreshPolicy(ctx));
@@ -143,18 +152,22 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client }) => 
   if (presented === 'unknown') throw invalid();
 
   const scopes = grantedScopes(family, form.scope);
+  // Like the scope, the resources may be narrowed per request (RFC 8707 §2.2); checked before the token rotates.
+  const resources = tokenResources(client, family.resources ?? [], form.resource);
   const refreshed = await refreshIdentity(ctx, family, scopes);
-  const refreshToken = await recordUse(ctx, family.id, parsed.secret, refreshed);
-  const session: GrantedSession = {
+  // The client's claim rules see the refreshed identity; a refusal leaves the token unrotated.
+  const session = withClientClaims(ctx, {
     issuer: ctx.issuer,
     clientId: client.id,
     connectorId: family.connectorId,
     identity: refreshed.identity,
     scopes,
     audience: await resolveAudience(ctx.storage, client.id, scopes),
+    ...(resources.length > 0 ? { resources } : {}),
     sessionId: family.id,
     authTime: family.authTime,
-  };
+  });
+  const refreshToken = await recordUse(ctx, family.id, parsed.secret, refreshed);
   const body = await issueTokens(ctx, session, { grant: 'refresh_token', refreshToken, includeNonce: false });
   return { body, audit: { sid: family.id, userId: refreshed.identity.userId, connectorId: family.connectorId, scope: body.scope } };
 };

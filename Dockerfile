@@ -24,6 +24,8 @@ RUN groupadd --system --gid 10001 idgate \
  && mkdir -p /var/lib/idgate /etc/idgate && chown 10001:10001 /var/lib/idgate
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# The console's own scripts and stylesheet are served as they are, not compiled (src/admin/console/assets.ts).
+COPY --from=build /src/src/admin/console/assets ./src/admin/console/assets
 COPY --from=build /src/proto ./proto
 COPY package.json ./
 COPY bin ./bin

@@ -30,7 +30,8 @@ Commands:
   validate FILE|DIR...    Kiali's checks (KIA codes) and idgate's (IDG codes) on Istio YAML and inventory;
                           text, json or sarif (idgate validate --help)
   authz check FILE...     Istio's validation rules only, as the filter loads policies (no KIA/IDG checks)
-  sessions list|revoke    list or revoke a user's sessions (idgate sessions --help)
+  sessions list|revoke|end
+                          list or revoke a user's sessions, end a browser session (idgate sessions --help)
   import dex ...          carry a Dex database (clients, passwords, connectors, refresh tokens, keys) into
                           idgate's storage, users keeping their sub and sessions (idgate import dex --help)
   clients|passwords|connectors list|create|update|delete

@@ -11,10 +11,12 @@ import { systemClock, type Clock } from './clock.js';
 import { clientMetadataOf, type Config } from './config/load.js';
 import { catchErrors, configuredHeaders, observeRequests, requestContext, securityHeaders, traceRequests } from './http/middleware.js';
 import { createSigner } from './keys/signer.js';
+import { createLogoutNotifier, type DeliveryPolicy } from './sessions/backchannel.js';
 import { createConnectorSync } from './login/connector-sync.js';
 import { openConnectors } from './login/connectors.js';
 import { clientIPReader } from './login/client-ip.js';
 import { mountLoginRoutes } from './login/routes.js';
+import { clientCertificateReader } from './oidc/client-certificate.js';
 import { issuerUrl, type IssuerContext } from './oidc/context.js';
 import { mountIntrospectionRoutes } from './oidc/introspection.js';
 import { mountRevocationRoutes } from './oidc/revoke-endpoint.js';
@@ -38,6 +40,8 @@ export interface IssuerOptions {
   storage?: Storage;
   /** Traces (telemetry.tracing): a span per request, connector call and storage operation. */
   tracing?: Tracing;
+  /** How back-channel logout tokens are retried (DEFAULT_DELIVERY_POLICY by default; tests go faster). */
+  backchannelPolicy?: DeliveryPolicy;
   /** How often stored connectors are re-listed (DEFAULT_CONNECTOR_REFRESH_MS by default; tests go faster). */
   connectorRefreshMs?: number;
 }
@@ -140,7 +144,13 @@ export async function buildIssuer(config: Config, options: IssuerOptions): Promi
     audit,
     metrics: options.metrics ?? createIssuerMetrics(),
     now,
+    backchannel: createLogoutNotifier({
+      storage, signer, issuer, audit, now, logger: logger.child({ component: 'backchannel-logout' }),
+      ...(options.backchannelPolicy ? { policy: options.backchannelPolicy } : {}),
+    }),
   };
+  // Reads web.tlsClientCA now, so a bundle that does not load stops the start rather than a request.
+  clientCertificateReader(context);
   const app = createIssuerApp(context, options.tracing);
   return {
     context,
@@ -152,6 +162,7 @@ export async function buildIssuer(config: Config, options: IssuerOptions): Promi
     refreshConnectors: () => connectorSync.refresh(),
     async close() {
       signer.stop();
+      await context.backchannel.close();
       await connectorSync.stop();
       await Promise.allSettled([...connectors.values()].map((open) => open.connector.close?.()));
       // Storage handed in by the caller (tests, replicas sharing one store) is the caller's to close.

@@ -1,7 +1,7 @@
 /**
  * Builds the listeners the config asks for: the issuer's web listener (HTTP and/or HTTPS), the
- * management API (Dex's gRPC API, `grpc:`), the telemetry/admin listener (metrics, health), and the
- * filter's ext_authz listeners; and stops them gracefully.
+ * management API (Dex's gRPC API, `grpc:`), the telemetry/admin listener (metrics, health, the
+ * console), and the filter's ext_authz listeners; and stops them gracefully.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -11,6 +11,8 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { startAdminApi } from './admin/api/server.js';
+import { startConsole, startTrafficReports } from './admin/console/start.js';
+import type { TrafficReporter } from './admin/console/traffic/report.js';
 import { startFilter, type PolicyReload, type ReloadTrigger, type RunningFilter } from './authz/index.js';
 import { startFilterRevocations } from './authz/revocations.js';
 import { systemClock, type Clock } from './clock.js';
@@ -102,6 +104,9 @@ export async function startServer(config: Config, options: ServerOptions): Promi
             key: readFileSync(config.web.tlsKey),
             minVersion: TLS_VERSIONS[config.web.tlsMinVersion ?? '1.2'],
             maxVersion: TLS_VERSIONS[config.web.tlsMaxVersion ?? '1.3'],
+            // web.tlsClientCA: ask for a client certificate (RFC 8705) but never require one, so browsers
+            // and other clients without one still sign in; whether it verified is the request's to read.
+            ...(config.web.tlsClientCA ? { requestCert: true, rejectUnauthorized: false, ca: readFileSync(config.web.tlsClientCA) } : {}),
           },
           callback,
         );
@@ -116,7 +121,11 @@ export async function startServer(config: Config, options: ServerOptions): Promi
       }
     }
 
+    let traffic: TrafficReporter | undefined;
     if (config.filter) {
+      const reports = await startTrafficReports(config, { ...(issuer ? { issuerStorage: issuer.context.storage } : {}), logger: logger.child({ component: 'traffic' }), now });
+      traffic = reports.value;
+      closers.unshift(() => reports.close());
       const revocations = await startFilterRevocations(config.storage, {
         ...(issuer ? { issuerStorage: issuer.context.storage } : {}),
         logger: logger.child({ component: 'revocations' }),
@@ -129,8 +138,9 @@ export async function startServer(config: Config, options: ServerOptions): Promi
         keySet: issuer?.context.signer,
         issuer: issuer ? issuer.context.issuer : undefined,
         now,
-        ...(revocations ? { revocations: revocations.list } : {}),
+        ...(revocations ? { revocations: revocations.list, revoke: revocations.revoke } : {}),
         ...(tracing ? { tracing } : {}),
+        observer: traffic.counters,
       });
       const started = filter;
       closers.unshift(() => started.close());
@@ -145,10 +155,14 @@ export async function startServer(config: Config, options: ServerOptions): Promi
     const telemetryAddress = options.listen?.telemetry ?? config.telemetry.http;
     if (telemetryAddress) {
       const profiler = config.telemetry.enableProfiling ? createProfiler() : undefined;
-      const server = http.createServer(createTelemetryApp(registry, readiness, profiler).callback());
+      const consoleApp = config.console
+        ? await startConsole(config, { ...(issuer ? { issuer: issuer.context } : {}), ...(traffic ? { reporter: traffic } : {}), logger: logger.child({ component: 'console' }), now })
+        : undefined;
+      if (consoleApp) closers.push(() => consoleApp.close());
+      const server = http.createServer(createTelemetryApp(registry, readiness, profiler, consoleApp?.value).callback());
       urls.telemetry = await listen(server, telemetryAddress);
       closers.unshift(() => closeServer(server));
-      logger.info({ url: urls.telemetry, profiling: Boolean(profiler) }, 'telemetry listening');
+      logger.info({ url: urls.telemetry, profiling: Boolean(profiler), console: Boolean(consoleApp) }, 'telemetry listening');
     }
   } catch (error) {
     for (const close of closers) await close().catch(() => undefined);
@@ -189,11 +203,13 @@ async function runReadinessChecks(checks: ReadinessChecks): Promise<{ ready: boo
 
 /**
  * /metrics, /healthz, /healthz/live, /healthz/ready (every readiness check passes); with a profiler
- * (telemetry.enableProfiling), /debug/profile/cpu?seconds=N and /debug/profile/heap.
+ * (telemetry.enableProfiling), /debug/profile/cpu?seconds=N and /debug/profile/heap; with the console
+ * (config.console), everything under /console.
  */
-export function createTelemetryApp(registry: Registry, readiness: ReadinessChecks, profiler?: Profiler): Koa {
+export function createTelemetryApp(registry: Registry, readiness: ReadinessChecks, profiler?: Profiler, consoleApp?: Koa.Middleware): Koa {
   const app = new Koa();
   app.silent = true;
+  if (consoleApp) app.use(consoleApp);
   app.use(async (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {

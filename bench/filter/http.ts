@@ -1,15 +1,20 @@
 /**
  * bench:filter-http — the HTTP ext_authz mode (Envoy http_service convention) with a JWT and a 50-rule
- * policy, against a no-op node:http server answering 200, in the same run (target >= 0.85). The load
- * generator is a keep-alive node:http client in a child process; wall-clock throughput and the server's
- * CPU time per request are both printed.
+ * policy, against a no-op node:http server answering 200, in the same run (target >= 0.85); and beside
+ * it the same requests authenticated by a browser sign-in session cookie (filter.signIn) instead of the
+ * bearer token, with the same claims, so the two decisions compare directly. The load generator is a
+ * keep-alive node:http client in a child process; wall-clock throughput and the server's CPU time per
+ * request are both printed.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
-import { benchKeys, fmt, startBenchFilter } from './setup.js';
+import { CookieSealer } from '../../src/authz/signin/cookie-seal.js';
+import { sessionScope } from '../../src/authz/signin/cookies.js';
+import { parseFilterConfig } from '../../src/authz/config.js';
+import { benchKeys, fmt, ISSUER, startBenchFilter } from './setup.js';
 
 const RULES = Number(process.env.BENCH_RULES ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -61,16 +66,33 @@ const requests = tokens.map((token, i) => ({
   headers: { host: 'shop.example.com', authorization: `Bearer ${token}`, 'user-agent': 'bench', accept: 'application/json', 'x-request-id': `r-${i}`, 'x-forwarded-proto': 'https' },
 }));
 
+// The same users as session cookies: the claims of their tokens, sealed as the callback seals them.
+// The sign-in issuer is never contacted: a cookie-authenticated decision needs no issuer.
+const COOKIE_SECRET = 'bench-cookie-secret-of-at-least-32-characters';
+const signIn = { issuer: ISSUER, clientID: 'shop', clientSecret: 'bench', cookie: { secret: COOKIE_SECRET } };
+const sealer = new CookieSealer(COOKIE_SECRET);
+const scope = sessionScope(parseFilterConfig({ signIn }).signIn!.cookie, 'shop.example.com');
+const issuedAt = Math.floor(Date.now() / 1000);
+const cookieRequests = requests.map((request, i) => {
+  const { authorization: _bearer, ...headers } = request.headers;
+  const session = sealer.seal('session', scope, { iss: ISSUER, sub: `user-${i}`, aud: 'shop', groups: ['staff', 'users'], scope: 'read write', jti: `s-${i}`, iat: issuedAt, exp: issuedAt + 3600 });
+  return { ...request, headers: { ...headers, cookie: `_idgate_session=${session}` } };
+});
+
 const noop = await startNoop();
-const filter = await startBenchFilter(RULES, jwks, { http: '127.0.0.1:0' });
-const loads = { noop: await loadAgainst(noop.port, requests), filter: await loadAgainst(filter.httpPort!, requests) };
+const filter = await startBenchFilter(RULES, jwks, { http: '127.0.0.1:0', signIn });
+const loads = {
+  noop: await loadAgainst(noop.port, requests),
+  filter: await loadAgainst(filter.httpPort!, requests),
+  cookie: await loadAgainst(filter.httpPort!, cookieRequests),
+};
 
 console.log(`HTTP ext_authz (Envoy http_service mode): JWT (RS256, 100 users) + ${RULES}-rule policy, audit on, vs no-op node:http`);
 console.log(`closed loop: ${CONCURRENCY} in flight, keep-alive, ${SECONDS}s per run, ${ROUNDS} rounds interleaved\n`);
-const rps = { noop: [] as number[], filter: [] as number[] };
-const cpu = { noop: [] as number[], filter: [] as number[] };
+const rps = { noop: [] as number[], filter: [] as number[], cookie: [] as number[] };
+const cpu = { noop: [] as number[], filter: [] as number[], cookie: [] as number[] };
 for (let round = 0; round < ROUNDS; round++) {
-  for (const name of ['noop', 'filter'] as const) {
+  for (const name of ['noop', 'filter', 'cookie'] as const) {
     const r = await loads[name].closed();
     rps[name].push(r.done / r.seconds);
     cpu[name].push(r.cpuUs);
@@ -81,7 +103,9 @@ const best = (l: number[]) => Math.max(...l);
 const least = (l: number[]) => Math.min(...l);
 console.log(`\nthroughput ratio filter/noop, wall clock (best of ${ROUNDS}): ${fmt(best(rps.filter) / best(rps.noop), 3)}  (target >= 0.85)`);
 console.log(`throughput ratio filter/noop, server CPU per request (least of ${ROUNDS}): ${fmt(least(cpu.noop) / least(cpu.filter), 3)}  (${fmt(least(cpu.noop), 1)} vs ${fmt(least(cpu.filter), 1)} µs)`);
+console.log(`session cookie vs bearer JWT (same claims, same policy), wall clock (best of ${ROUNDS}): ${fmt(best(rps.cookie) / best(rps.filter), 3)}; server CPU per request (least): ${fmt(least(cpu.cookie), 1)} vs ${fmt(least(cpu.filter), 1)} µs`);
 loads.noop.stop();
 loads.filter.stop();
+loads.cookie.stop();
 noop.close();
 await filter.close();

@@ -29,6 +29,8 @@ export interface CheckInput {
   destinationPrincipal?: string;
   /** TLS SNI (connection.sni). */
   sni?: string;
+  /** The client certificate the proxy verified, for certificate-bound tokens (RFC 8705); see peer/xfcc.ts and transport/grpc-messages.ts. */
+  peerCertificate?: PeerCertificate;
   /** ext_authz context_extensions: `namespace`, `labels` ("k=v,k2=v2"). */
   contextExtensions?: Readonly<Record<string, string>>;
   /** Destination labels Envoy sent (attributes.destination.labels). */
@@ -37,7 +39,19 @@ export interface CheckInput {
   filterMetadata?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Route metadata by filter name (attributes.route_metadata_context); Istio puts `istio.config` there. */
   routeMetadata?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /**
+   * The transport cannot carry a sign-in answer to the client (nginx auth_request: only 2xx/401/403):
+   * a sign-in step is then only announced (401 + `x-idgate-sign-in`), with no side effect, and the
+   * proxy asks again where it can pass the answer on (`/nginx/signin`).
+   */
+  signInDeferred?: boolean;
 }
+
+/**
+ * A client certificate as the proxy reports it: URL-encoded PEM (Envoy's attributes.source.certificate
+ * and XFCC `Cert=`, nginx's $ssl_client_escaped_cert) or the hex SHA-256 of its DER (XFCC `Hash=`).
+ */
+export type PeerCertificate = { urlEncodedPem: string } | { sha256Hex: string };
 
 export interface HeaderToSet {
   name: string;
@@ -48,11 +62,15 @@ export type Decision = 'allow' | 'deny';
 
 export interface CheckResult {
   decision: Decision;
-  /** HTTP status the client gets: 200 on allow; 401 or 403 on deny; 400 for a request the filter refuses to interpret (a path it cannot normalize). */
-  status: 200 | 400 | 401 | 403;
-  /** Stable reason code: allowed, no_allow_policies, no_allow_match, denied_by_policy, jwt_invalid, jwt_audience, mtls_required, invalid_path ... */
+  /**
+   * HTTP status the client gets: 200 on allow; 401 or 403 on deny; 400 for a request the filter refuses
+   * to interpret (a path it cannot normalize). Browser sign-in (signin/) adds 302 (to the issuer, or
+   * back after the callback), and 400, 404 and 503 pages from its endpoints.
+   */
+  status: 200 | 302 | 400 | 401 | 403 | 404 | 503;
+  /** Stable reason code: allowed, no_allow_policies, no_allow_match, denied_by_policy, jwt_invalid, jwt_audience, dpop_proof_invalid, token_binding, mtls_required, invalid_path ... */
   reason: string;
-  /** Why the token failed (a JwtError code such as ERR_JWT_EXPIRED), for the audit line. */
+  /** Why the token failed (a JwtError code such as ERR_JWT_EXPIRED, or a BindingError code such as ERR_DPOP_PROOF_REPLAYED), for the audit line. */
   jwtError?: string;
   /** The target workload's namespace the decision was made for (audit). */
   namespace?: string;
@@ -63,7 +81,7 @@ export interface CheckResult {
   /** The policy and rule that decided, `ns/name` and rule index, when one did. */
   policy?: string;
   rule?: number;
-  /** Headers for the upstream request on allow; deny headers (WWW-Authenticate) on deny. */
+  /** Headers for the upstream request on allow; deny headers (WWW-Authenticate; Location and set-cookie, possibly repeated, for sign-in) on deny. */
   headers: HeaderToSet[];
   /** Upstream request headers to remove on allow (the token, spoofed identity headers). */
   headersToRemove: string[];

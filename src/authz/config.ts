@@ -6,8 +6,10 @@
 import { z } from 'zod';
 import { duration } from '../config/duration.js';
 import { parseBlock } from './policy/ip-match.js';
+import { signInConfigSchema } from './signin/config.js';
 
-const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+/** `Ed25519` is RFC 9864's fully specified name for EdDSA with Ed25519 (oauth4webapi signs DPoP proofs with it). */
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 
 /** An Istio RequestAuthentication jwtRule, in Istio's own spelling (camelCase). */
 export const jwtRuleSchema = z.strictObject({
@@ -119,8 +121,27 @@ export const filterConfigSchema = z.strictObject({
   watch: z.boolean().default(true),
   /** With watch: rescan the policy files this often as a backstop for missed events (0s: never). */
   watchInterval: duration('10s'),
+  /**
+   * Decision counts per edge (caller -> workload), kept in memory for the console's traffic graph and
+   * flushed to shared storage (sqlite3, postgres) every `interval` for consoles in other processes; 0s: never flushed.
+   */
+  trafficReports: z.strictObject({ interval: duration('10s'), retention: duration('1h', { positive: true }) }).prefault({}),
   /** JWT signature path: node:crypto with strict alg-to-key binding (fast) or jose. */
   verifier: z.enum(['node-crypto', 'jose']).default('node-crypto'),
+  /** Browser sign-in at the ingress (what oauth2-proxy does): see signin/config.ts and docs/filter.md#browser-sign-in. */
+  signIn: signInConfigSchema.optional(),
+  /**
+   * DPoP proofs for DPoP-bound tokens (cnf.jkt, RFC 9449): the proof algorithms accepted (asymmetric
+   * only), how far a proof's iat may be from the filter's clock either way, and how many proof ids this
+   * process remembers against replay (per process; see docs/sender-constrained.md).
+   */
+  dpop: z
+    .strictObject({
+      algorithms: z.array(z.enum(ALGORITHMS)).min(1).default(['ES256', 'RS256', 'PS256', 'EdDSA', 'Ed25519']),
+      iatWindow: duration('60s', { positive: true }),
+      replayCache: z.strictObject({ maxEntries: z.number().int().positive().default(100_000) }).prefault({}),
+    })
+    .prefault({}),
 });
 
 export type FilterConfig = z.output<typeof filterConfigSchema>;

@@ -1,12 +1,18 @@
 /**
  * The decision pipeline: CheckInput -> target workload -> PeerAuthentication -> peer identity -> JWT
- * (RequestAuthentication) -> AuthorizationPolicy (DENY, then ALLOW; AUDIT marks; dry-run shadows) ->
- * CheckResult. One instance per filter; the policy set is swapped atomically on reload.
+ * (RequestAuthentication) -> token binding (DPoP proof, client certificate; every request, cached
+ * token or not) -> AuthorizationPolicy (DENY, then ALLOW; AUDIT marks; dry-run shadows) -> CheckResult.
+ * One instance per filter; the policy set is swapped atomically on reload.
  */
 import { auditPath } from './audit.js';
 import type { CheckInput, CheckResult, HeaderToSet } from './check-input.js';
 import type { FilterConfig } from './config.js';
+import { BindingError } from './binding/binding-error.js';
+import type { BindingKind } from './binding/confirmation.js';
+import { TokenBinding } from './binding/token-binding.js';
 import type { Authentication } from './jwt/authenticate.js';
+import { isDpopScheme, type TokenLocation } from './jwt/locate-token.js';
+import { signatureVerifier } from './jwt/verify-signature.js';
 import { peerIdentityFrom, type PeerIdentity } from './peer/spiffe.js';
 import { DEFAULT_SPACE_DELIMITED, type RequestAttributes } from './policy/attributes.js';
 import { defaultEscapedSlashesAction, normalizeRequestPath, type PathNormalizationOptions } from './policy/normalize-path.js';
@@ -14,6 +20,7 @@ import type { PolicySet, TargetWorkload, WorkloadPolicy } from './policy/policy-
 import { type RevocationCheck } from './revocations.js';
 import { percentEncodeForQuotedString } from './identity-headers.js';
 import { UpstreamMutationMemo } from './upstream-mutation-memo.js';
+import { isBrowserNavigation, type BrowserSignIn } from './signin/browser-sign-in.js';
 
 /** What the engine needs from JWT authentication (the Authenticator, or explain's offline stand-in). */
 export interface RequestAuthenticator {
@@ -21,6 +28,8 @@ export interface RequestAuthenticator {
 }
 
 export const RBAC_DENIED_BODY = 'RBAC: access denied';
+/** On a deferred sign-in step: the header nginx reads (auth_request_set) to ask /nginx/signin for the answer. */
+const SIGN_IN_HEADER = 'x-idgate-sign-in';
 
 /** Everything known about a request before the RBAC decision (explain reuses it). */
 export interface PreparedRequest {
@@ -33,6 +42,8 @@ export interface PreparedRequest {
   attributes?: RequestAttributes;
   /** Set when authentication already decided (STRICT without a peer, a bad token). */
   early?: CheckResult;
+  /** Set when the workload signs browsers in (filter.signIn); `stale`: a session cookie was sent that is no good. */
+  signIn?: { stale: boolean };
 }
 
 /** Every result has the same shape (all optional fields present), which keeps property access monomorphic. */
@@ -90,6 +101,11 @@ function realmOf(input: CheckInput): string {
   return percentEncodeForQuotedString(url);
 }
 
+/** The scheme a challenge names: the one the token came under (RFC 9449 §7.1), Bearer otherwise. */
+function schemeOf(location: TokenLocation | undefined): 'DPoP' | 'Bearer' {
+  return location && isDpopScheme(location) ? 'DPoP' : 'Bearer';
+}
+
 function isCorsPreflight(input: CheckInput): boolean {
   return input.method === 'OPTIONS' && input.headers.origin !== undefined && input.headers['access-control-request-method'] !== undefined;
 }
@@ -107,6 +123,10 @@ export class DecisionEngine {
     private readonly authenticator: RequestAuthenticator,
     /** Revoked sessions and tokens; asked after the verified-token cache, so a cached token is refused too. */
     private readonly revocations?: RevocationCheck,
+    /** Sender-constrained tokens (cnf): checked on every request, after the verified-token cache. */
+    private readonly binding: TokenBinding = new TokenBinding({ config, verifySignature: signatureVerifier(config.verifier), now: Date.now }),
+    /** Browser sign-in (filter.signIn): session cookies as identities, the sign-in endpoints and redirects. */
+    private readonly signIn?: BrowserSignIn,
   ) {
     this.policies = policies;
     this.mutations = new UpstreamMutationMemo(config.identityHeaderPrefix);
@@ -128,7 +148,8 @@ export class DecisionEngine {
     const target = targetWorkload(input, this.config.defaultWorkload);
     const view = this.policies.viewFor(target);
     // nginx and Traefik hand over the client's raw request target; Envoy (gRPC, HTTP) has normalized it already.
-    const normalized = normalizeRequestPath(input.path, input.transport === 'nginx' || input.transport === 'traefik' ? this.rawPaths : this.envoyPaths);
+    const paths = input.transport === 'nginx' || input.transport === 'traefik' ? this.rawPaths : this.envoyPaths;
+    const normalized = normalizeRequestPath(input.path, paths);
     if (!normalized.ok) {
       return { target, view, auth: { kind: 'anonymous' }, early: deny(400, 'invalid_path', `invalid request path: ${normalized.reason}`) };
     }
@@ -137,27 +158,59 @@ export class DecisionEngine {
     if (mode === 'STRICT' && !peer) {
       return { target, view, auth: { kind: 'anonymous' }, path: normalized.path, early: deny(403, 'mtls_required', 'mTLS required: the peer presented no certificate identity (PeerAuthentication STRICT)') };
     }
-    const auth: Authentication = isCorsPreflight(input) ? { kind: 'anonymous' } : await this.authenticator.authenticate(input, view.jwtRules);
+    const preflight = isCorsPreflight(input);
+    const auth: Authentication = preflight ? { kind: 'anonymous' } : await this.authenticator.authenticate(input, view.jwtRules);
     const prepared: PreparedRequest = { target, view, auth, path: normalized.path };
     if (peer) prepared.peer = peer;
+    if (this.signIn?.signsIn(target, view)) {
+      // A token decides when there is one; else the session cookie (already checked against the deny-list; never bound).
+      const cookie = auth.kind === 'anonymous' && !preflight ? this.signIn.authenticate(input) : undefined;
+      prepared.signIn = { stale: cookie?.stale ?? false };
+      if (cookie?.auth.kind === 'authenticated') {
+        prepared.auth = cookie.auth;
+        prepared.attributes = this.attributes(input, normalized.path, peer, cookie.auth, undefined);
+        return prepared;
+      }
+    }
     if (auth.kind === 'failed') {
       prepared.early = deny(auth.error.status, auth.error.status === 403 ? 'jwt_audience' : 'jwt_invalid', auth.error.message, [
-        { name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="invalid_token"` },
+        { name: 'www-authenticate', value: `${schemeOf(auth.location)} realm="${realmOf(input)}", error="invalid_token"` },
       ], peer);
       prepared.early.jwtError = auth.error.code;
       return prepared;
     }
     if (auth.kind === 'authenticated' && this.revocations?.isRevoked(auth.payload)) {
       prepared.early = deny(401, 'token_revoked', 'the token was revoked', [
-        { name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="invalid_token", error_description="the token was revoked"` },
+        { name: 'www-authenticate', value: `${schemeOf(auth.location)} realm="${realmOf(input)}", error="invalid_token", error_description="the token was revoked"` },
       ], peer);
       return prepared;
     }
-    prepared.attributes = this.attributes(input, normalized.path, peer, auth);
+    let binding: readonly BindingKind[] | undefined;
+    if (auth.kind === 'authenticated') {
+      try {
+        const checked = this.binding.check(input, auth, normalized.path, paths);
+        binding = checked instanceof Promise ? await checked : checked;
+      } catch (error) {
+        if (!(error instanceof BindingError)) throw error;
+        prepared.early = this.bindingDeny(input, auth.location, error, peer);
+        return prepared;
+      }
+    }
+    prepared.attributes = this.attributes(input, normalized.path, peer, auth, binding);
     return prepared;
   }
 
-  private attributes(input: CheckInput, path: string, peer: PeerIdentity | undefined, auth: Authentication): RequestAttributes {
+  /** 401 for a bound token used without its key or certificate (RFC 9449 §7.1, RFC 8705 §3, RFC 6750 §3.1). */
+  private bindingDeny(input: CheckInput, location: TokenLocation, error: BindingError, peer: PeerIdentity | undefined): CheckResult {
+    const scheme = error.oauthError === 'invalid_dpop_proof' ? 'DPoP' : schemeOf(location);
+    let challenge = `${scheme} realm="${realmOf(input)}", error="${error.oauthError}", error_description="${error.message}"`;
+    if (scheme === 'DPoP') challenge += `, algs="${this.binding.dpopAlgorithms}"`;
+    const result = deny(401, error.oauthError === 'invalid_dpop_proof' ? 'dpop_proof_invalid' : 'token_binding', error.message, [{ name: 'www-authenticate', value: challenge }], peer);
+    result.jwtError = error.code;
+    return result;
+  }
+
+  private attributes(input: CheckInput, path: string, peer: PeerIdentity | undefined, auth: Authentication, binding: readonly BindingKind[] | undefined): RequestAttributes {
     const a: RequestAttributes = {
       host: input.host,
       method: input.method,
@@ -185,6 +238,7 @@ export class DecisionEngine {
       if (a.issuer !== undefined && a.subject !== undefined) a.requestPrincipal = `${a.issuer}/${a.subject}`;
       a.audiences = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
       if (typeof payload.azp === 'string') a.presenter = payload.azp;
+      if (binding) a.binding = binding;
       if (rule.spaceDelimitedClaims?.length) {
         let set = this.spaceDelimited.get(rule);
         if (!set) this.spaceDelimited.set(rule, (set = new Set([...DEFAULT_SPACE_DELIMITED, ...rule.spaceDelimitedClaims])));
@@ -196,9 +250,27 @@ export class DecisionEngine {
 
   async check(input: CheckInput): Promise<CheckResult> {
     const prepared = await this.prepare(input);
-    const result = this.decide(input, prepared);
+    const result = prepared.signIn && this.signIn ? await this.signInStep(input, prepared, this.signIn) : this.decide(input, prepared);
     result.namespace = prepared.target.namespace;
     if (prepared.path !== undefined) result.path = prepared.path;
+    return result;
+  }
+
+  /**
+   * A workload that signs browsers in: its sign-in endpoints answer themselves (before any policy: a
+   * person must reach them without an identity), and a browser navigation that policies deny for want
+   * of an identity is sent to sign in instead of getting the 401/403 an API client gets.
+   */
+  private async signInStep(input: CheckInput, prepared: PreparedRequest, signIn: BrowserSignIn): Promise<CheckResult> {
+    const { stale } = prepared.signIn!;
+    if (!prepared.early && prepared.path !== undefined && signIn.isEndpoint(prepared.path)) {
+      return input.signInDeferred ? signInRequired() : signIn.serve(input, prepared.path, stale);
+    }
+    const result = this.decide(input, prepared);
+    const forWantOfIdentity = result.reason === 'no_allow_match' || result.reason === 'denied_by_policy';
+    if (result.decision === 'deny' && forWantOfIdentity && prepared.auth.kind === 'anonymous' && isBrowserNavigation(input)) {
+      return input.signInDeferred ? signInRequired() : signIn.redirectToSignIn(input, stale);
+    }
     return result;
   }
 
@@ -240,7 +312,7 @@ export class DecisionEngine {
       return deny(401, reason, 'Jwt is missing', [{ name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}"` }]);
     }
     // RFC 6750: a valid token that does not grant the request is "insufficient_scope".
-    const challenge = auth.kind === 'authenticated' ? [{ name: 'www-authenticate', value: `Bearer realm="${realmOf(input)}", error="insufficient_scope"` }] : [];
+    const challenge = auth.kind === 'authenticated' ? [{ name: 'www-authenticate', value: `${schemeOf(auth.location)} realm="${realmOf(input)}", error="insufficient_scope"` }] : [];
     return deny(403, reason, RBAC_DENIED_BODY, challenge);
   }
 
@@ -251,6 +323,11 @@ export class DecisionEngine {
     result.queryParametersToRemove = mutation.queryParametersToRemove;
     return result;
   }
+}
+
+/** A sign-in step announced to a transport that cannot carry it (CheckInput.signInDeferred). */
+function signInRequired(): CheckResult {
+  return deny(401, 'signin_required', 'sign-in required', [{ name: SIGN_IN_HEADER, value: 'required' }]);
 }
 
 /** What dry-run (istio.io/dry-run) policies would have decided, for the audit line. */

@@ -1,10 +1,11 @@
 /**
  * What goes upstream on allow: the identity headers (request and peer principal, subject, issuer,
  * groups), the jwtRule's outputClaimToHeaders and outputPayloadToHeader, and what to strip: the token
- * (unless forwardOriginalToken) and any incoming header that pretends to be one of ours.
+ * and its DPoP proof (unless forwardOriginalToken) and any incoming header that pretends to be one of ours.
  */
 import type { CheckInput, HeaderToSet } from './check-input.js';
 import type { Authentication } from './jwt/authenticate.js';
+import { isDpopScheme } from './jwt/locate-token.js';
 import type { PeerIdentity } from './peer/spiffe.js';
 
 export interface UpstreamMutation {
@@ -84,6 +85,8 @@ export function upstreamMutation(input: CheckInput, prefix: string, peer: PeerId
     if (rule.outputPayloadToHeader) addHeader(headers, rule.outputPayloadToHeader.toLowerCase(), token.split('.')[1]);
     if (!rule.forwardOriginalToken) {
       if (location.kind === 'header') headersToRemove.push(location.name);
+      // The proof is bound to this token and request: it goes where the token goes.
+      if (isDpopScheme(location)) headersToRemove.push('dpop');
       else if (location.kind === 'param') queryParametersToRemove.push(location.name);
     }
   }

@@ -10,15 +10,20 @@ import { openAuditSink, type AuditSink } from './audit.js';
 import type { CheckInput, CheckResult } from './check-input.js';
 import type { FilterConfig } from './config.js';
 import { DecisionEngine } from './decide.js';
-import { DecisionRecorder } from './decision-recorder.js';
+import { DecisionRecorder, type DecisionObserver } from './decision-recorder.js';
 import { FilterError } from './errors.js';
+import { TokenBinding } from './binding/token-binding.js';
 import { Authenticator } from './jwt/authenticate.js';
+import { signatureVerifier } from './jwt/verify-signature.js';
 import { decisionTracer } from './decision-span.js';
 import { createFilterMetrics } from './metrics.js';
 import { compileIpMatcher } from './policy/ip-match.js';
 import { PolicyStore, type PolicyReload, type ReloadTrigger } from './policy-store.js';
 import { watchPolicies } from './policy-watch.js';
-import type { RevocationCheck } from './revocations.js';
+import { RevocationList, type RevocationCheck } from './revocations.js';
+import { BackchannelLogout } from './signin/backchannel_logout.js';
+import { BrowserSignIn } from './signin/browser-sign-in.js';
+import type { RevokeSession } from './signin/revoke.js';
 import type { CheckHandler } from './transport/answer-check.js';
 import { startGrpcServer } from './transport/grpc-server.js';
 import { startHttpServer } from './transport/http-server.js';
@@ -43,6 +48,13 @@ export interface StartFilterOptions {
   revocations?: RevocationCheck;
   /** Traces (telemetry.tracing): a span per decision, its trace id in the audit line. */
   tracing?: Tracing;
+  /** Sees every decision after the audit line (the console's traffic counters). */
+  observer?: DecisionObserver;
+  /**
+   * Writes a revocation where every replica's `revocations` reads it (browser sign-out, back-channel
+   * logout). Without it (and without `revocations`), filter.signIn keeps its own in-memory deny-list.
+   */
+  revoke?: RevokeSession;
 }
 
 export interface RunningFilter {
@@ -77,14 +89,27 @@ export async function startFilter(options: StartFilterOptions): Promise<RunningF
     ...(options.issuer ? { issuer: options.issuer } : {}),
     apply: (set) => engine.swap(set),
   });
+  let signIn: BrowserSignIn | undefined;
+  let backchannelLogout: BackchannelLogout | undefined;
+  if (config.signIn) {
+    const local = options.revocations ? undefined : new RevocationList(now);
+    const revocations = options.revocations ?? local!;
+    const revoke: RevokeSession = options.revoke ?? (async (revocation) => local?.add(revocation));
+    signIn = new BrowserSignIn({ config: config.signIn, filter: config, now, revocations, revoke });
+    backchannelLogout = new BackchannelLogout({
+      config: config.signIn, client: signIn.client, algorithms: config.algorithms, clockSkewMs: config.clockSkew, now, revoke,
+      ...(options.keySet ? { keySet: options.keySet } : {}), ...(options.issuer ? { ownIssuer: options.issuer } : {}),
+    });
+  }
   try {
-    engine = new DecisionEngine(config, await store.load(), authenticator, options.revocations);
+    const binding = new TokenBinding({ config, verifySignature: signatureVerifier(config.verifier), now, onReplayEviction: () => metrics.dpopReplayEvictions.inc() });
+    engine = new DecisionEngine(config, await store.load(), authenticator, options.revocations, binding, signIn);
   } catch (error) {
     authenticator.close();
     throw error;
   }
   const sink = options.auditSink ?? (config.audit.enabled ? openAuditSink(config.audit.file) : undefined);
-  const recorder = new DecisionRecorder(metrics, sink, now);
+  const recorder = new DecisionRecorder(metrics, sink, now, options.observer);
   const handler: CheckHandler = {
     check: (input: CheckInput) => engine.check(input),
     record: (input, result, startedAt) => recorder.record(input, result, startedAt),
@@ -109,10 +134,11 @@ export async function startFilter(options: StartFilterOptions): Promise<RunningF
   const running: RunningFilter = { reload, check: handler.check, close: async () => {
     for (const close of closers.splice(0).reverse()) await close();
   } };
+  const xfccTrust = { trustedBy: new Set(config.xfcc.trustedBy), forwardClientCertDetails: config.xfcc.forwardClientCertDetails };
   try {
     if (config.grpc) {
       const { host, port } = parseListenAddress(config.grpc);
-      const grpc = await startGrpcServer(`${host.includes(':') ? `[${host}]` : host}:${port}`, handler, { numTrustedProxies: config.numTrustedProxies }, logger);
+      const grpc = await startGrpcServer(`${host.includes(':') ? `[${host}]` : host}:${port}`, handler, { numTrustedProxies: config.numTrustedProxies, xfcc: xfccTrust }, logger);
       running.grpcPort = grpc.port;
       closers.push(() => grpc.close());
       logger.info({ port: grpc.port }, 'ext_authz gRPC listening');
@@ -123,7 +149,8 @@ export async function startFilter(options: StartFilterOptions): Promise<RunningF
         envoyPathPrefix: config.envoyPathPrefix,
         isTrustedProxy: (address) => trusted(address),
         numTrustedProxies: config.numTrustedProxies,
-        xfcc: { trustedBy: new Set(config.xfcc.trustedBy), forwardClientCertDetails: config.xfcc.forwardClientCertDetails },
+        xfcc: xfccTrust,
+        ...(backchannelLogout ? { backchannelLogout: (form: URLSearchParams) => backchannelLogout.handle(form) } : {}),
       });
       running.httpPort = http.port;
       closers.push(() => http.close());

@@ -13,6 +13,8 @@ export interface FilterMetrics {
   /** What the reload-time checks of `idgate validate` found on each load, by code and severity. */
   findings: Counter<'code' | 'severity'>;
   internalErrors: Counter<'transport' | 'stage'>;
+  /** DPoP proof ids forgotten before their window ended because the replay cache was full (filter.dpop.replayCache). */
+  dpopReplayEvictions: Counter;
 }
 
 function reuse<T>(registry: Registry, name: string, create: () => T): T {
@@ -56,6 +58,11 @@ export function createFilterMetrics(registry: Registry): FilterMetrics {
       name: 'idgate_filter_internal_errors_total',
       help: 'Unexpected errors while deciding or answering a request, by transport and stage; each became a deny (or a dropped connection)',
       labelNames: ['transport', 'stage'],
+      registers: [registry],
+    })),
+    dpopReplayEvictions: reuse(registry, 'idgate_filter_dpop_replay_evictions_total', () => new Counter({
+      name: 'idgate_filter_dpop_replay_evictions_total',
+      help: 'DPoP proof ids forgotten before their iat window ended because filter.dpop.replayCache was full; while it grows, a replay of such a proof is not caught',
       registers: [registry],
     })),
   };

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { openStorage, type StorageConfig } from '../storage/open.js';
 import { createPollingRevocationFeed, type RevocationFeed } from '../storage/revocation-feed.js';
-import { issuedBeforeRevocation, subjectKey, type Revocation, type Storage } from '../storage/storage.js';
+import { AlreadyExistsError, issuedBeforeRevocation, subjectKey, type Revocation, type Storage } from '../storage/storage.js';
 
 /** The claims of a verified token the deny-list looks at; values of other types are nobody's. */
 export interface RevocableToken {
@@ -91,7 +91,24 @@ function live(entry: Entry | undefined, now: number): boolean {
 
 export interface RunningRevocationList {
   list: RevocationList;
+  /**
+   * Writes a revocation where the feed reads it, so every replica refuses it within a second, and adds
+   * it to this list at once (browser sign-out, back-channel logout). Revoking again extends it.
+   */
+  revoke(revocation: Revocation): Promise<void>;
   close(): Promise<void>;
+}
+
+async function writeRevocation(storage: Pick<Storage, 'revocations'>, list: RevocationList, revocation: Revocation): Promise<void> {
+  try {
+    await storage.revocations.create(revocation);
+  } catch (error) {
+    if (!(error instanceof AlreadyExistsError)) throw error;
+    await storage.revocations.update(revocation.id, (current) => ({
+      ...current, createdAt: Math.max(current.createdAt, revocation.createdAt), expiresAt: Math.max(current.expiresAt, revocation.expiresAt),
+    }));
+  }
+  list.add(revocation);
 }
 
 /** Starts the feed into a new list (resolves once everything revoked so far is in) and the prune timer. */
@@ -105,6 +122,7 @@ export async function startRevocationList(
   timer.unref();
   return {
     list,
+    revoke: async (revocation) => list.add(revocation),
     async close() {
       clearInterval(timer);
       await feed.close();
@@ -156,6 +174,7 @@ export async function startFilterRevocations(
     const running = await startRevocationList(feed);
     return {
       list: running.list,
+      revoke: (revocation) => writeRevocation(storage, running.list, revocation),
       async close() {
         await running.close();
         await opened?.close();

@@ -13,7 +13,7 @@ import { compileExpression, ExpressionError, RESULT_TYPES, type CompiledExpressi
 
 /** Claims idgate sets itself in every token: no expression may write them. */
 export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
-  'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'auth_time', 'nonce', 'azp', 'at_hash', 'c_hash', 'sid', 'cnf', 'act', 'client_id', 'scope',
+  'iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'auth_time', 'nonce', 'azp', 'at_hash', 'c_hash', 'sid', 'amr', 'acr', 'cnf', 'act', 'client_id', 'scope',
 ]);
 
 /** The identity's own claims: a connector maps them through claimMappings' fields, not `extra`. */

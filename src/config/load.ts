@@ -9,6 +9,8 @@ import type { z } from 'zod';
 import { connectorFactory, connectorTypes } from '../connector.js';
 import type { ClientMetadata } from '../storage/storage.js';
 import '../../connectors/index.js';
+import { consoleClient, type ConsoleConfig } from '../admin/console/config.js';
+import { resolveSignInSecrets } from '../authz/signin/config.js';
 import { clientClaimRules, CONNECTOR_CLAIM_KEYS, connectorClaimRules, type ClientClaimRules, type ConnectorClaimRules } from '../claims/config.js';
 import { clientSecretJwtProblem } from './client-auth.js';
 import { ConfigError, formatPath, type ConfigProblem } from './errors.js';
@@ -51,6 +53,8 @@ export interface ConnectorConfig {
   grantTypes?: string[];
   /** Its compiled claimMappings, claimValidationRules and userValidationRules (docs/claims.md). */
   claimRules?: ConnectorClaimRules;
+  /** Authenticators its logins must pass (mfa.authenticators ids; sessions/mfa/policy.ts). */
+  mfaChain?: string[];
 }
 
 export type Config = Omit<ParsedConfig, 'staticClients' | 'staticPasswords' | 'connectors'> & {
@@ -163,6 +167,7 @@ export function parseConfig(text: string, source = 'config', env: Env = process.
       ...(claimRules ? { claimRules } : {}),
     };
   });
+  const consoleSection = parsed.data.console && resolveConsole(parsed.data.console, staticClients, env, problems, lineOf);
   const clientIds = new Set<string>();
   staticClients.forEach((client, index) => {
     if (client.id && clientIds.has(client.id)) problems.push({ path: `staticClients[${index}].id`, message: `duplicate client id "${client.id}"` });
@@ -189,6 +194,7 @@ export function parseConfig(text: string, source = 'config', env: Env = process.
     problems.push({ path: formatPath(path), message: rotationProblem, line: lineOf(path) });
   }
   problems.push(...grantProblems(parsed.data, connectors, lineOf));
+  const signIn = parsed.data.filter?.signIn && resolveSignInSecrets(parsed.data.filter.signIn, env, (path, message) => problems.push({ path, message, line: lineOf(path.split('.')) }));
 
   if (problems.length > 0) throw new ConfigError(source, problems);
   return {
@@ -196,6 +202,8 @@ export function parseConfig(text: string, source = 'config', env: Env = process.
     staticClients,
     staticPasswords,
     connectors,
+    console: consoleSection,
+    ...(parsed.data.filter && signIn ? { filter: { ...parsed.data.filter, signIn } } : {}),
     keysRotationPeriod: keysRotationPeriod ?? 6 * 3_600_000,
     source,
   };
@@ -249,6 +257,20 @@ function firstAliasLine(document: Document, lines: LineCounter): number | undefi
     },
   });
   return line;
+}
+
+/** The console's secret from the environment when so configured, and its client registered beside the static ones. */
+function resolveConsole(section: ConsoleConfig, staticClients: StaticClientConfig[], env: Env, problems: ConfigProblem[], lineOf: Locate): ConsoleConfig {
+  const secret = section.clientSecret ?? readEnv(env, section.clientSecretEnv, 'console.clientSecretEnv', problems);
+  if (secret !== undefined && secret !== '' && secret.length < 16) {
+    problems.push({ path: 'console.clientSecretEnv', message: `environment variable ${section.clientSecretEnv} must hold at least 16 characters`, line: lineOf(['console', 'clientSecretEnv']) });
+  }
+  if (staticClients.some((client) => client.id === section.clientID)) {
+    problems.push({ path: 'console.clientID', message: `staticClients has a client "${section.clientID}" already; the console registers its own client: choose another clientID`, line: lineOf(['console', 'clientID']) });
+  } else if (secret) {
+    staticClients.push(consoleClient(section, secret));
+  }
+  return { ...section, clientSecret: secret };
 }
 
 function readEnv(env: Env, name: string | undefined, path: string, problems: ConfigProblem[]): string | undefined {

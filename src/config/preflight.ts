@@ -1,5 +1,5 @@
 /**
- * What `idgate check` adds to validation: it opens what `serve` would open — the web TLS key pair, the
+ * What `idgate check` adds to validation: it opens what `serve` would open — the web TLS key pair and client CA, the
  * management API's TLS files (grpc:), the PostgreSQL TLS files, and every connector (through its
  * factory, so a bad caData or an unreadable file fails here rather than being dropped at start) — and
  * names the file, key and line of each problem. Nothing listens and no storage is touched.
@@ -31,6 +31,16 @@ export async function preflightConfig(config: Config, options: { connectors?: bo
         createSecureContext({ cert, key });
       } catch (error) {
         report(['web', 'tlsCert'], `${tlsCert} and ${tlsKey} are not a usable certificate and key (${(error as Error).message})`);
+      }
+    }
+  }
+  if (config.web.tlsClientCA) {
+    const ca = await readOrReport(config.web.tlsClientCA, ['web', 'tlsClientCA'], report);
+    if (ca) {
+      try {
+        checkCertificateBundle(ca);
+      } catch (error) {
+        report(['web', 'tlsClientCA'], `${config.web.tlsClientCA}: not a CA certificate bundle (${(error as Error).message})`);
       }
     }
   }

@@ -4,10 +4,13 @@
  * where Dex has none. Every object is strict: an unknown key is an error, with a suggestion.
  */
 import { z } from 'zod';
+import { consoleConfigSchema } from '../admin/console/config.js';
 import { CLIENT_CLAIM_KEYS, CONNECTOR_CLAIM_KEYS } from '../claims/config.js';
 import { filterConfigSchema } from '../authz/config.js';
 import { parseBlock } from '../authz/policy/ip-match.js';
 import { clientAuthIssues } from './client-auth.js';
+import { clientCertificateIssues } from './client-certificates.js';
+import { CLIENT_MFA_KEYS, CONNECTOR_MFA_KEYS, mfaConfigIssues, mfaConfigSchema } from '../sessions/mfa/config.js';
 import { duration, optionalDuration } from './duration.js';
 
 const absoluteURL = z.string().refine((value) => URL.canParse(value), { message: 'not an absolute URL' });
@@ -134,6 +137,24 @@ const webSchema = z.strictObject({
         .default([]),
     })
     .optional(),
+  /**
+   * Our own (grpc.tlsClientCA's name): a PEM bundle of the CAs that issue clients' certificates (RFC
+   * 8705 tls_client_auth). The HTTPS listener then asks for a client certificate without requiring one.
+   */
+  tlsClientCA: z.string().min(1).optional(),
+  /**
+   * Our own: the client certificate a TLS-terminating proxy forwards, believed only from
+   * clientRemoteIP.trustedProxies: Envoy's x-forwarded-client-cert (the filter's xfcc rules) or
+   * the header nginx sets to $ssl_client_escaped_cert (docs/sender-constrained.md).
+   */
+  clientCertificate: z
+    .strictObject({
+      xfcc: filterConfigSchema.shape.xfcc,
+      header: z.string().regex(/^[A-Za-z0-9-]+$/, { message: 'not an HTTP header name' }).optional(),
+    })
+    .optional(),
+  /** Our own (RFC 8705 §5 mtls_endpoint_aliases): the issuer URL as clients reach the mTLS listener, when that is another host. */
+  mtlsURL: absoluteURL.optional(),
   frontend: frontendSchema.optional(),
 });
 
@@ -158,11 +179,16 @@ export const GRANT_TYPES = [
 export const RESPONSE_TYPES = ['code', 'token', 'id_token', 'code id_token', 'code token', 'id_token token', 'code id_token token'] as const;
 
 /** Token endpoint client authentication methods (RFC 7591 token_endpoint_auth_method). */
-export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'] as const;
+export const TOKEN_ENDPOINT_AUTH_METHODS = [
+  'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'none',
+] as const;
 
 const httpsURL = absoluteURL.refine((value) => !URL.canParse(value) || new URL(value).protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(new URL(value).hostname), {
   message: 'must be an https URL (http only for localhost)',
 });
+
+/** Methods with which a confidential client proves itself without a shared secret. */
+const SECRETLESS_AUTH_METHODS: readonly string[] = ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth'];
 
 /** RFC 7591 client metadata idgate honours, camelCased with Dex's spelling of URI/URL/ID. */
 const clientMetadataShape = {
@@ -173,6 +199,30 @@ const clientMetadataShape = {
   scopes: z.array(z.string().min(1)).optional(),
   resources: z.array(absoluteURL).optional(),
   requirePushedAuthorizationRequests: z.boolean().optional(),
+  /** Dex's mfaChain and OpenID registration's default_acr_values (sessions/mfa/config.ts). */
+  ...CLIENT_MFA_KEYS,
+  /** RFC 8705 §2.1.2 tls_client_auth_*: the one name the client's certificate must carry (config/client-auth.ts). */
+  tlsClientAuthSubjectDN: z.string().min(1).optional(),
+  tlsClientAuthSANDNS: z.string().min(1).optional(),
+  tlsClientAuthSANURI: z.string().min(1).optional(),
+  tlsClientAuthSANIP: z.string().min(1).optional(),
+  tlsClientAuthSANEmail: z.string().min(1).optional(),
+  /** RFC 8705 §3.4: the client's access tokens are bound to its certificate (cnf x5t#S256). */
+  tlsClientCertificateBoundAccessTokens: z.boolean().optional(),
+  /** RFC 9449 §5.2: the client's access tokens must be DPoP-bound; a token request without a proof is refused. */
+  dpopBoundAccessTokens: z.boolean().optional(),
+  /** Dex's oauth2.skipApprovalScreen, for this client alone (absent: the global value). */
+  skipApprovalScreen: z.boolean().optional(),
+  /** Our own: a person must be in one of these groups to sign in to this client (beside allowedConnectors). */
+  allowedGroups: z.array(z.string().min(1)).optional(),
+  /** OpenID RP-Initiated Logout post_logout_redirect_uris, matched exactly. */
+  postLogoutRedirectURIs: z.array(absoluteURL.refine((value) => !URL.canParse(value) || !new URL(value).hash, { message: 'must not have a fragment' })).optional(),
+  /** OpenID Back-Channel Logout backchannel_logout_uri (http or https, no fragment) and backchannel_logout_session_required. */
+  backchannelLogoutURI: absoluteURL
+    .refine((value) => !URL.canParse(value) || ['http:', 'https:'].includes(new URL(value).protocol), { message: 'must be an http or https URL' })
+    .refine((value) => !URL.canParse(value) || !new URL(value).hash, { message: 'must not have a fragment' })
+    .optional(),
+  backchannelLogoutSessionRequired: z.boolean().optional(),
 };
 
 /** The keys of clientMetadataShape: what a static client passes on to its Client record. */
@@ -216,6 +266,43 @@ const oauth2Schema = z.strictObject({
   pkce: z.strictObject({ enforce: z.boolean().default(false), allowPlain: z.boolean().default(false) }).prefault({}),
   /** Our own (RFC 9126 §5 require_pushed_authorization_requests): every client must use PAR. */
   requirePushedAuthorizationRequests: z.boolean().default(false),
+  /** Our own (RFC 9449): how DPoP proofs are accepted at /token and /userinfo. */
+  dpop: z
+    .strictObject({
+      /** A proof's iat may be this far from our clock, before or after; its jti is remembered as long. */
+      iatWindow: duration('60s', { positive: true }),
+      /** RFC 9449 §8: every proof must carry a nonce of ours (DPoP-Nonce); one without is answered use_dpop_nonce. */
+      requireNonce: z.boolean().default(false),
+      /** How long one nonce is handed out (default 5m); a nonce is accepted until the next one has been out as long. */
+      nonceLifetime: optionalDuration({ positive: true }),
+    })
+    .prefault({})
+    .superRefine((dpop, ctx) => {
+      if (dpop.nonceLifetime !== undefined && !dpop.requireNonce) {
+        ctx.addIssue({ code: 'custom', path: ['nonceLifetime'], message: 'is used only with requireNonce: true (no nonce is handed out otherwise)' });
+      }
+    }),
+});
+
+/** Refuses a Dex (master) session key idgate does not implement, saying why. */
+const unsupportedSessionKey = (reason: string) => z.unknown().refine((value) => value === undefined, { message: reason }).optional();
+
+/**
+ * Dex's `sessions` (master): the browser's login session (src/sessions/), shared by every client of the
+ * issuer. The cookie holds a random value only; the session ends absoluteLifetime after it started, or
+ * validIfNotUsedFor after its last use, whichever comes first.
+ */
+const sessionsSchema = z.strictObject({
+  cookieName: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1-64 letters, digits, "_" or "-"' })
+    .refine((name) => name !== 'idgate_browser' && name !== 'idgate_device_csrf', { message: 'is the name of another idgate cookie' })
+    .default('idgate_session'),
+  absoluteLifetime: duration('24h', { positive: true }),
+  validIfNotUsedFor: duration('1h', { positive: true }),
+  rememberMeCheckedByDefault: unsupportedSessionKey('is not supported: idgate has no remember-me choice; the session cookie lasts as long as the browser session, the session itself at most sessions.absoluteLifetime'),
+  cookieEncryptionKey: unsupportedSessionKey('is not needed: the session cookie holds only a random value, whose hash names the session in storage; there is nothing in it to encrypt'),
+  ssoSharedWithDefault: unsupportedSessionKey('is not supported: a login session is shared with every client of the issuer (Dex\'s per-client ssoSharedWith is not implemented); a client that wants a fresh login sends prompt=login or max_age'),
 });
 
 const staticClientSchema = z
@@ -233,13 +320,16 @@ const staticClientSchema = z
     allowedConnectors: z.array(z.string()).optional(),
     /** Our own: require PKCE for this confidential client. */
     requirePKCE: z.boolean().optional(),
+    /** Dex master's per-client session keys, not implemented (docs/login.md#the-login-session). */
+    ssoSharedWith: unsupportedSessionKey('is not supported: a login session is shared with every client of the issuer; a client that wants a fresh login sends prompt=login or max_age'),
+    refreshTokenLifetime: unsupportedSessionKey('is not supported: the refresh tokens of a login session are revoked when it is ended (logout, idgate sessions end), and outlive it when it expires'),
     /** Our own: CEL claims in this client's tokens and rules for them, docs/claims.md. */
     ...CLIENT_CLAIM_KEYS,
   })
   .superRefine((client, ctx) => {
     if (!client.id && !client.idEnv) ctx.addIssue({ code: 'custom', path: ['id'], message: 'id or idEnv is required' });
-    if (!client.public && !client.secret && !client.secretEnv && client.tokenEndpointAuthMethod !== 'private_key_jwt') {
-      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'a confidential client needs secret or secretEnv (or set public: true, or tokenEndpointAuthMethod: private_key_jwt with its keys)' });
+    if (!client.public && !client.secret && !client.secretEnv && !SECRETLESS_AUTH_METHODS.includes(client.tokenEndpointAuthMethod ?? '')) {
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'a confidential client needs secret or secretEnv (or set public: true, or a tokenEndpointAuthMethod without a secret: private_key_jwt, tls_client_auth, self_signed_tls_client_auth)' });
     }
     if (client.public && (client.secret || client.secretEnv)) {
       ctx.addIssue({ code: 'custom', path: ['secret'], message: 'a public client must not have a secret' });
@@ -291,6 +381,8 @@ const connectorSchema = z.strictObject({
   grantTypes: z.array(z.string()).optional(),
   /** Our own (Kubernetes' AuthenticationConfiguration names): CEL claim mappings and rules, docs/claims.md. */
   ...CONNECTOR_CLAIM_KEYS,
+  /** Our own: authenticators this connector's logins must pass (sessions/mfa/config.ts). */
+  ...CONNECTOR_MFA_KEYS,
 });
 
 const signerSchema = z.strictObject({
@@ -404,9 +496,17 @@ export const configSchema = z
     logger: loggerSchema.prefault({}),
     audit: auditSchema.prefault({}),
     login: loginSchema.prefault({}),
+    sessions: sessionsSchema.prefault({}),
     filter: filterConfigSchema.optional(),
+    /** Our own: the operator console on the telemetry listener (admin/console/config.ts). */
+    console: consoleConfigSchema.optional(),
+    /** Dex's (master) multi-factor sign-in: TOTP and WebAuthn authenticators, the default chain (sessions/mfa/config.ts). */
+    mfa: mfaConfigSchema.optional(),
   })
   .superRefine((config, ctx) => {
+    if (config.console && !config.telemetry.http) {
+      ctx.addIssue({ code: 'custom', path: ['console'], message: 'the console is served on the telemetry listener: set telemetry.http too' });
+    }
     if (!config.web.http && !config.web.https && !config.filter) {
       ctx.addIssue({ code: 'custom', path: ['web'], message: 'set web.http or web.https (or a filter section) so idgate has something to serve' });
     }
@@ -420,6 +520,8 @@ export const configSchema = z
     if (config.web.https && (!config.web.tlsCert || !config.web.tlsKey)) {
       ctx.addIssue({ code: 'custom', path: ['web', 'https'], message: 'needs web.tlsCert and web.tlsKey' });
     }
+    for (const issue of clientCertificateIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of mfaConfigIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
     const seen = new Set<string>();
     config.connectors.forEach((connector, index) => {
       if (seen.has(connector.id)) ctx.addIssue({ code: 'custom', path: ['connectors', index, 'id'], message: `duplicate connector id "${connector.id}"` });

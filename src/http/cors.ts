@@ -13,7 +13,9 @@ export interface CorsOptions {
   methods: readonly string[];
 }
 
-const BASE_HEADERS = ['Authorization', 'Content-Type', 'Accept'];
+/** DPoP: a browser client sends its proofs (RFC 9449 §4.1) and reads the server's nonce and challenges. */
+const BASE_HEADERS = ['Authorization', 'Content-Type', 'Accept', 'DPoP'];
+const EXPOSED_HEADERS = 'DPoP-Nonce, WWW-Authenticate';
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
 export function cors(options: CorsOptions): Middleware {
@@ -36,7 +38,10 @@ export function cors(options: CorsOptions): Middleware {
       }
       return;
     }
-    if (permitted) ctx.set('Access-Control-Allow-Origin', anyOrigin ? '*' : origin);
+    if (permitted) {
+      ctx.set('Access-Control-Allow-Origin', anyOrigin ? '*' : origin);
+      ctx.set('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+    }
     await next();
   };
 }

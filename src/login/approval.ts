@@ -1,7 +1,8 @@
 /**
  * The approval (consent) step, /approval: GET shows what the client asks for; POST (CSRF-checked)
  * either issues the code (and tokens) or, on deny, ends the request with access_denied at the client.
- * Both only for the browser that started the login.
+ * Both only for the browser that started the login. An approval is remembered for the person and the
+ * client (sessions/consent.ts), except a device's: that one is asked every time.
  */
 import type { Context } from 'koa';
 import { readForm, readQuery } from '../http/form.js';
@@ -10,8 +11,10 @@ import type { AuthRequest } from '../storage/storage.js';
 import { assertCsrf } from './csrf.js';
 import { LoginError } from './errors.js';
 import { loadOwnAuthRequest } from './browser-binding.js';
-import { denyRequest, issueAuthorization } from './flow.js';
+import { denyRequest, isDeviceLogin, issueAuthorization } from './flow.js';
+import { rememberConsent } from '../sessions/consent.js';
 import { sendNextStep, type LoginDeps } from './handler.js';
+import { secondFactorStep } from './mfa-gate.js';
 import { sendPage } from './page.js';
 import { approvalPage } from './pages/approval.js';
 
@@ -24,6 +27,9 @@ function assertLoggedIn(authRequest: AuthRequest): asserts authRequest is AuthRe
 export async function handleApprovalPage(ctx: Context, deps: LoginDeps): Promise<void> {
   const authRequest = await loadOwnAuthRequest(ctx, deps.issuer, readQuery(ctx).req);
   assertLoggedIn(authRequest);
+  // Consent comes after the second factor: a page opened before it sends the browser there.
+  const secondFactor = await secondFactorStep(deps.issuer, authRequest);
+  if (secondFactor) return sendNextStep(ctx, deps, secondFactor);
   const client = await deps.issuer.storage.clients.get(authRequest.clientId);
   sendPage(ctx, deps.theme, 200, approvalPage({
     basePath: deps.issuer.basePath,
@@ -43,7 +49,13 @@ export async function handleApproval(ctx: Context, deps: LoginDeps): Promise<voi
   assertLoggedIn(authRequest);
   if (form.approval === 'approve') {
     const step = await issueAuthorization(deps.issuer, authRequest.id);
-    recordConsent(deps, authRequest, true);
+    const { identity, connectorId, clientId } = authRequest;
+    const remembered = connectorId !== undefined && !isDeviceLogin(deps.issuer, authRequest);
+    if (remembered) {
+      const who = { subject: subjectOf(identity.userId, connectorId), userId: identity.userId, connectorId, clientId };
+      await rememberConsent(deps.issuer.storage, who, authRequest.scopes, deps.issuer.now());
+    }
+    recordConsent(deps, authRequest, true, remembered);
     return sendNextStep(ctx, deps, step);
   }
   let response: Awaited<ReturnType<typeof denyRequest>>;
@@ -59,7 +71,7 @@ export async function handleApproval(ctx: Context, deps: LoginDeps): Promise<voi
 }
 
 /** Written once the auth request was taken, so a second submit of the same form is not counted twice. */
-function recordConsent(deps: LoginDeps, authRequest: AuthRequest & { identity: NonNullable<AuthRequest['identity']> }, approved: boolean): void {
+function recordConsent(deps: LoginDeps, authRequest: AuthRequest & { identity: NonNullable<AuthRequest['identity']> }, approved: boolean, remembered = false): void {
   const connectorId = authRequest.connectorId;
   deps.issuer.audit.write({
     event: approved ? 'consent_given' : 'consent_denied',
@@ -69,5 +81,6 @@ function recordConsent(deps: LoginDeps, authRequest: AuthRequest & { identity: N
     connectorId,
     subject: connectorId ? subjectOf(authRequest.identity.userId, connectorId) : undefined,
     scopes: authRequest.scopes,
+    ...(approved ? { remembered } : {}),
   });
 }

@@ -24,9 +24,10 @@ import { assertSameBrowser, loadOwnAuthRequest } from './browser-binding.js';
 import { csrfTokenMatches } from './csrf.js';
 import { LoginError, requestNotFound, toLoginError } from './errors.js';
 import {
-  completeLogin, connectorScopes, decodeConnectorData, denyRequest, encodeConnectorData, loadAuthRequest, storedIdentity,
+  connectorScopes, decodeConnectorData, denyRequest, encodeConnectorData, loadAuthRequest, storedIdentity,
 } from './flow.js';
 import { connectorFor, recordLogin, redirect, ruleRefusal, sendNextStep, type LoginDeps } from './handler.js';
+import { finishConnectorLogin } from './session-login.js';
 
 /** What an upstream answer established: who logged in, or that the upstream refused. */
 type Outcome = { identity: Identity } | { denied: string };
@@ -81,7 +82,7 @@ async function applyOutcome(ctx: Context, deps: LoginDeps, authRequest: AuthRequ
     connectorId: open.id, clientId: authRequest.clientId, outcome: 'succeeded',
     user: identity.email ?? identity.username, subject: subjectOf(identity.userId, open.id),
   });
-  sendNextStep(ctx, deps, await completeLogin(deps.issuer, authRequest.id, open.id, identity));
+  sendNextStep(ctx, deps, await finishConnectorLogin(ctx, deps, authRequest, open, identity));
 }
 
 async function parkOutcome(ctx: Context, deps: LoginDeps, authRequest: AuthRequest, open: OpenConnector, outcome: Outcome): Promise<void> {
@@ -104,7 +105,7 @@ async function parkOutcome(ctx: Context, deps: LoginDeps, authRequest: AuthReque
 
 /** `connector` is the one connectorFor checked, even if a re-list replaced or removed it meanwhile. */
 async function readIdentity(ctx: Context, deps: LoginDeps, authRequest: AuthRequest, connector: Connector, params: Record<string, string>): Promise<Identity> {
-  const scopes = connectorScopes(authRequest);
+  const scopes = connectorScopes(authRequest, connector, await deps.issuer.storage.clients.get(authRequest.clientId));
   if (params.SAMLResponse !== undefined) {
     if (connector.kind !== 'saml') throw wrongKind();
     return connector.handlePost(scopes, params.SAMLResponse, authRequest.id);

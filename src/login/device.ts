@@ -197,8 +197,8 @@ async function approvalOf(deps: LoginDeps, record: DeviceRequest, secret: string
     if (error instanceof OAuthError) throw invalidCallback();
     throw error;
   }
-  const { connectorId, identity, connectorData, authTime, sessionId } = authCode;
-  return { connectorId, identity, connectorData, authTime, sessionId };
+  const { connectorId, identity, connectorData, authTime, sessionId, amr, acr } = authCode;
+  return { connectorId, identity, connectorData, authTime, sessionId, ...(amr ? { amr } : {}), ...(acr !== undefined ? { acr } : {}) };
 }
 
 function invalidCallback(): LoginError {

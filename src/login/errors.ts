@@ -15,6 +15,8 @@ export type LoginErrorCode =
   | 'connector_not_allowed'
   | 'not_logged_in'
   | 'already_completed'
+  | 'mfa_required'
+  | 'session_ended'
   | 'upstream_unavailable'
   | 'upstream_error'
   | 'invalid_response'

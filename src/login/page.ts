@@ -14,6 +14,8 @@ export interface Page {
   formTargets?: string[];
   /** Loads /static/autosubmit.js (script-src 'self'). */
   autoSubmit?: boolean;
+  /** Loads another script of /static (script-src 'self'), e.g. webauthn.js. */
+  script?: string;
 }
 
 /**
@@ -26,13 +28,13 @@ export function formTargetsFor(uri: string): string[] {
   return url.protocol === 'urn:' ? [] : [url.protocol];
 }
 
-export function contentSecurityPolicy(page: Pick<Page, 'formTargets' | 'autoSubmit'>): string {
+export function contentSecurityPolicy(page: Pick<Page, 'formTargets' | 'autoSubmit' | 'script'>): string {
   const formAction = ["'self'", ...(page.formTargets ?? [])].join(' ');
   return [
     "default-src 'none'",
     "style-src 'self'",
     "img-src 'self' https: data:",
-    page.autoSubmit ? "script-src 'self'" : undefined,
+    page.autoSubmit || page.script ? "script-src 'self'" : undefined,
     `form-action ${formAction}`,
     "frame-ancestors 'none'",
     "base-uri 'none'",
@@ -59,6 +61,7 @@ export function renderPage(theme: Theme, page: Page): string {
 <title>${page.title} · ${theme.issuerName}</title>
 <link rel="stylesheet" href="${base}/static/style.css">
 ${page.autoSubmit ? html`<script src="${base}/static/autosubmit.js" defer></script>` : ''}
+${page.script ? html`<script src="${base}/static/${page.script}" defer></script>` : ''}
 </head>
 <body>
 <main>

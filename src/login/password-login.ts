@@ -12,10 +12,11 @@ import type { AuthRequest } from '../storage/storage.js';
 import { assertCsrf } from './csrf.js';
 import { callConnector, LoginError } from './errors.js';
 import { loadOwnAuthRequest } from './browser-binding.js';
-import { completeLogin, connectorScopes } from './flow.js';
+import { connectorScopes } from './flow.js';
 import { connectorFor, recordLogin, ruleRefusal, sendNextStep, type LoginDeps } from './handler.js';
 import { sendPage } from './page.js';
 import { passwordPage } from './pages/password.js';
+import { finishConnectorLogin } from './session-login.js';
 import { describeWait } from './throttle.js';
 
 async function passwordConnector(deps: LoginDeps, authRequest: AuthRequest, connectorId: string | undefined) {
@@ -76,7 +77,7 @@ export async function handlePasswordLogin(ctx: Context, deps: LoginDeps): Promis
     return showForm(ctx, deps, step, 429, username, tooManyAttempts(locked));
   }
 
-  const identity = await callConnector(open.name, () => connector.login(connectorScopes(authRequest), username, password))
+  const identity = await callConnector(open.name, () => connector.login(connectorScopes(authRequest, connector, undefined), username, password))
     .catch((error: LoginError) => {
       recordLogin(deps, { ...base, outcome: 'refused', reason: error.code, ...ruleRefusal(error) });
       throw error;
@@ -90,7 +91,7 @@ export async function handlePasswordLogin(ctx: Context, deps: LoginDeps): Promis
 
   await deps.throttle.reset(keys.slice(0, 1));
   recordLogin(deps, { ...base, outcome: 'succeeded', user: identity.email ?? identity.username, subject: subjectOf(identity.userId, open.id) });
-  sendNextStep(ctx, deps, await completeLogin(deps.issuer, authRequest.id, open.id, identity));
+  sendNextStep(ctx, deps, await finishConnectorLogin(ctx, deps, authRequest, open, identity));
 }
 
 function tooManyAttempts(ms: number): string {

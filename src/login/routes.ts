@@ -1,7 +1,8 @@
 /**
  * Mounts the login side of the issuer on the issuer's router, every path relative to the issuer
  * path: /auth (authorization endpoint + chooser), /auth/:connector, /auth/:connector/login,
- * /callback[/:connector], /callback/:connector/finish, /approval, /saml/:connector/metadata, / and
+ * /callback[/:connector], /callback/:connector/finish, /mfa[/totp|/webauthn|/recovery] (with mfa.authenticators),
+ * /approval, /logout (RP-Initiated Logout), /account and /account/consents, /saml/:connector/metadata, / and
  * /static/:file, and while the device grant is enabled Dex's /device, /device/auth/verify_code and /device/callback.
  */
 import type Router from '@koa/router';
@@ -9,6 +10,8 @@ import type { Context } from 'koa';
 import type { IssuerContext } from '../oidc/context.js';
 import { deviceFlowEnabled } from '../oidc/device/authorization-endpoint.js';
 import { DEVICE_PATHS } from '../oidc/device/device-request.js';
+import { LOGOUT_PATH } from '../sessions/end-session.js';
+import { handleAccountPage, handleWithdrawConsent } from './account.js';
 import { handleApproval, handleApprovalPage } from './approval.js';
 import { loginAssets } from './assets.js';
 import { handleCallback, handleCallbackFinish } from './callback.js';
@@ -16,6 +19,10 @@ import { clientIPReader } from './client-ip.js';
 import { handleDeviceCallback, handleDevicePage, handleUserCode } from './device.js';
 import { LoginError } from './errors.js';
 import { loginRoute, type LoginDeps } from './handler.js';
+import { handleLogout } from './logout.js';
+import { handleMFA } from './mfa.js';
+import { handleRecovery, handleRecoveryPage, handleTOTP, handleTOTPPage } from './mfa-totp.js';
+import { handleWebAuthn, handleWebAuthnPage } from './mfa-webauthn.js';
 import { sendPage } from './page.js';
 import { rootPage } from './pages/root.js';
 import { handlePasswordForm, handlePasswordLogin } from './password-login.js';
@@ -48,8 +55,21 @@ export function mountLoginRoutes(router: Router, ctx: IssuerContext): void {
   router.get('/callback/:connector', loginRoute('/callback/:connector', deps, handleCallback));
   router.post('/callback/:connector', loginRoute('/callback/:connector', deps, handleCallback));
   router.get('/callback/:connector/finish', loginRoute('/callback/:connector/finish', deps, handleCallbackFinish));
+  if ((ctx.config.mfa?.authenticators.length ?? 0) > 0) {
+    router.get('/mfa', loginRoute('/mfa', deps, handleMFA));
+    router.get('/mfa/totp', loginRoute('/mfa/totp', deps, handleTOTPPage));
+    router.post('/mfa/totp', loginRoute('/mfa/totp', deps, handleTOTP));
+    router.get('/mfa/webauthn', loginRoute('/mfa/webauthn', deps, handleWebAuthnPage));
+    router.post('/mfa/webauthn', loginRoute('/mfa/webauthn', deps, handleWebAuthn));
+    router.get('/mfa/recovery', loginRoute('/mfa/recovery', deps, handleRecoveryPage));
+    router.post('/mfa/recovery', loginRoute('/mfa/recovery', deps, handleRecovery));
+  }
   router.get('/approval', loginRoute('/approval', deps, handleApprovalPage));
   router.post('/approval', loginRoute('/approval', deps, handleApproval));
+  router.get(LOGOUT_PATH, loginRoute(LOGOUT_PATH, deps, handleLogout));
+  router.post(LOGOUT_PATH, loginRoute(LOGOUT_PATH, deps, handleLogout));
+  router.get('/account', loginRoute('/account', deps, handleAccountPage));
+  router.post('/account/consents', loginRoute('/account/consents', deps, handleWithdrawConsent));
   if (deviceFlowEnabled(ctx)) {
     router.get(DEVICE_PATHS.verification, loginRoute(DEVICE_PATHS.verification, deps, handleDevicePage));
     router.post(DEVICE_PATHS.verifyCode, loginRoute(DEVICE_PATHS.verifyCode, deps, handleUserCode));

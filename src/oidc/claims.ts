@@ -24,6 +24,9 @@ export interface GrantedSession {
   sessionId: string;
   /** Epoch seconds of the authentication. */
   authTime: number;
+  /** RFC 8176 methods of that authentication and the context class it reached (the login session's). */
+  amr?: string[];
+  acr?: string;
   nonce?: string;
   /** What the client's own claim expressions add (src/claims/client-claims.ts), per token. */
   clientClaims?: ClientTokenClaims;
@@ -175,6 +178,9 @@ export interface TokenContent {
   /** The login session (`sid`) and when it authenticated (`auth_time`), for tokens that come from one. */
   sessionId?: string;
   authTime?: number;
+  /** How it authenticated (RFC 8176 `amr`, OIDC `acr`), when known. */
+  amr?: string[];
+  acr?: string;
   act?: ActorClaim;
   /** Epoch seconds the token must not outlive (the token it was exchanged for). */
   notAfter?: number;
@@ -192,6 +198,8 @@ export function sessionContent(session: GrantedSession): TokenContent {
     identity: identityClaims(session),
     sessionId: session.sessionId,
     authTime: session.authTime,
+    ...(session.amr && session.amr.length > 0 ? { amr: session.amr } : {}),
+    ...(session.acr !== undefined ? { acr: session.acr } : {}),
     ...(session.clientClaims ? { clientClaims: session.clientClaims } : {}),
   };
 }
@@ -205,6 +213,8 @@ function registeredClaims(content: TokenContent, issuedAt: number, lifetimeMs: n
     exp: content.notAfter === undefined ? exp : Math.min(exp, content.notAfter),
     iat: issuedAt,
     ...(content.authTime !== undefined && { auth_time: content.authTime }),
+    ...(content.amr !== undefined && { amr: content.amr }),
+    ...(content.acr !== undefined && { acr: content.acr }),
   };
 }
 
@@ -232,22 +242,45 @@ export function idTokenClaims(
   return contentIdTokenClaims(sessionContent(session), { ...rest, ...(includeNonce && session.nonce && { nonce: session.nonce }) });
 }
 
-/** JWT access token claims (RFC 9068 §2.2) for any content, signed with header typ `at+jwt`. */
-export function contentAccessTokenClaims(content: TokenContent, at: { issuedAt: number; lifetimeMs: number }): JWTPayload {
+/** A fresh access token `jti`. */
+export function newTokenId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** JWT access token claims (RFC 9068 §2.2) for any content, signed with header typ `at+jwt`; `jti` when chosen beforehand. */
+export function contentAccessTokenClaims(content: TokenContent, at: AccessTokenTimes): JWTPayload {
   return {
     ...registeredClaims(content, at.issuedAt, at.lifetimeMs),
-    jti: randomBytes(16).toString('base64url'),
+    jti: at.jti ?? newTokenId(),
     client_id: content.clientId,
     ...(content.scopes.length > 0 && { scope: content.scopes.join(' ') }),
     ...(content.sessionId !== undefined && { sid: content.sessionId }),
     ...(content.act && { act: content.act }),
+    ...(at.cnf && { cnf: at.cnf }),
     ...content.identity,
     ...content.clientClaims?.accessToken,
   };
 }
 
+/**
+ * RFC 7800 `cnf` of a sender-constrained access token: the DPoP key's RFC 7638 thumbprint (RFC 9449
+ * §6, `jkt`) and/or the client certificate's SHA-256 (RFC 8705 §3.1, `x5t#S256`), both base64url.
+ */
+export interface Confirmation {
+  jkt?: string;
+  'x5t#S256'?: string;
+}
+
+/** When an access token is issued, for how long, its `jti` when the caller chose it, and what it is bound to. */
+export interface AccessTokenTimes {
+  issuedAt: number;
+  lifetimeMs: number;
+  jti?: string;
+  cnf?: Confirmation;
+}
+
 /** JWT access token claims of a login session; its `aud` is the session's resources when it has any. */
-export function accessTokenClaims(session: GrantedSession, at: { issuedAt: number; lifetimeMs: number }): JWTPayload {
+export function accessTokenClaims(session: GrantedSession, at: AccessTokenTimes): JWTPayload {
   const audience = accessTokenAudience(session.resources, session.audience);
   return contentAccessTokenClaims({ ...sessionContent(session), audience }, at);
 }

@@ -8,6 +8,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config/load.js';
 import type { Connector } from '../connector.js';
 import type { Signer } from '../keys/keyset.js';
+import type { LogoutNotifier } from '../sessions/backchannel.js';
 import type { Storage } from '../storage/storage.js';
 import type { AuditLog } from '../telemetry/audit.js';
 import type { IssuerMetrics } from '../telemetry/metrics.js';
@@ -38,6 +39,8 @@ export interface IssuerContext {
   audit: AuditLog;
   metrics: IssuerMetrics;
   now: Clock;
+  /** Tells clients that a login session ended (OpenID Back-Channel Logout), in the background. */
+  backchannel: LogoutNotifier;
 }
 
 /** Dex's rule (GrantTypeAllowed): a connector without grantTypes, or with an empty list, serves every grant. */

@@ -24,7 +24,13 @@ export type OAuthErrorCode =
   /** RFC 8628 §3.5: the device grant's answers while polling. */
   | 'authorization_pending'
   | 'slow_down'
-  | 'expired_token';
+  | 'expired_token'
+  /** RFC 9449 §5, §7.1: a DPoP proof that is missing where required, malformed or not for this request. */
+  | 'invalid_dpop_proof'
+  /** RFC 9449 §8: the proof must carry the server's nonce, sent in the DPoP-Nonce header. */
+  | 'use_dpop_nonce'
+  /** OpenID Connect Unmet Authentication Requirements 1.0: the acr asked for cannot be reached. */
+  | 'unmet_authentication_requirements';
 
 const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -47,6 +53,9 @@ const DEFAULT_STATUS: Record<OAuthErrorCode, number> = {
   authorization_pending: 400,
   slow_down: 400,
   expired_token: 400,
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
+  unmet_authentication_requirements: 400,
 };
 
 export class OAuthError extends Error {
@@ -54,14 +63,17 @@ export class OAuthError extends Error {
   constructor(
     readonly code: OAuthErrorCode,
     readonly description: string,
-    options: { status?: number; cause?: unknown; wwwAuthenticate?: string } = {},
+    options: { status?: number; cause?: unknown; wwwAuthenticate?: string; headers?: Readonly<Record<string, string>> } = {},
   ) {
     super(description, { cause: options.cause });
     this.name = 'OAuthError';
     this.status = options.status ?? DEFAULT_STATUS[code];
     this.wwwAuthenticate = options.wwwAuthenticate;
+    this.headers = options.headers;
   }
   readonly wwwAuthenticate: string | undefined;
+  /** Other response headers the error needs (RFC 9449's DPoP-Nonce). */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   toJSON(): { error: OAuthErrorCode; error_description: string } {
     return { error: this.code, error_description: this.description };

@@ -11,11 +11,12 @@
 import type Router from '@koa/router';
 import type { JWTPayload } from 'jose';
 import type { Context, Middleware } from 'koa';
+import type { Config } from '../config/load.js';
 import { cors } from '../http/cors.js';
 import { readForm } from '../http/form.js';
 import type { Client } from '../storage/storage.js';
-import { claimsForScopes, identityClaims, subjectOf } from './claims.js';
-import { authenticateClient, CLIENT_AUTH_METHODS, presentedClientId } from './client-auth/index.js';
+import { claimsForScopes, identityClaims, subjectOf, type Confirmation } from './claims.js';
+import { authenticateClient, presentedClientId, supportedClientAuthMethods, type ClientAuthMethod } from './client-auth/index.js';
 import type { IssuerContext } from './context.js';
 import { OAuthError } from './errors.js';
 import { verifyOwnToken } from './own-token.js';
@@ -23,12 +24,15 @@ import { protocolErrors, sendJson } from './respond.js';
 import { isIssuedTokenRevoked, isSessionRevoked, isSubjectRevoked } from './revocation.js';
 import { parseScopes } from './scopes.js';
 import { refreshPolicy } from './token/grant.js';
+import { accessTokenType } from './token/issue.js';
 import { classifySecret, familyExpiresAt, parsePresentedRefreshToken, type RefreshFamily } from './token/refresh-family.js';
 
 export const INTROSPECTION_PATH = '/token/introspect';
 
-/** Every client authentication method but none: a public client may not introspect. */
-export const INTROSPECTION_AUTH_METHODS = CLIENT_AUTH_METHODS.filter((method) => method !== 'none');
+/** Every client authentication method the config serves but none: a public client may not introspect. */
+export function introspectionAuthMethods(config: Config): readonly ClientAuthMethod[] {
+  return supportedClientAuthMethods(config).filter((method) => method !== 'none');
+}
 
 /** RFC 9701 §4: the media type a client asks for (Accept) to get a signed answer. */
 export const INTROSPECTION_JWT_TYPE = 'application/token-introspection+jwt';
@@ -47,8 +51,11 @@ function audienceOf(payload: JWTPayload): string[] {
   return typeof payload.aud === 'string' ? [payload.aud] : [];
 }
 
-/** The claims RFC 7662 §2.2 defines, as the token carries them, plus idgate's sid and RFC 8693's act. */
-const ACCESS_TOKEN_FIELDS = ['scope', 'client_id', 'sub', 'aud', 'iss', 'exp', 'iat', 'nbf', 'jti', 'sid', 'act'] as const;
+/**
+ * The claims RFC 7662 §2.2 defines, as the token carries them, plus idgate's sid, RFC 8693's act and the
+ * binding (RFC 8705 §3.2, RFC 9449 §6.2: cnf).
+ */
+const ACCESS_TOKEN_FIELDS = ['scope', 'client_id', 'sub', 'aud', 'iss', 'exp', 'iat', 'nbf', 'jti', 'sid', 'act', 'cnf'] as const;
 
 /**
  * Dex's additions, kept so its clients read us unchanged: token_use (which kind of token), username
@@ -70,7 +77,7 @@ async function introspectAccessToken(ctx: IssuerContext, token: string, client: 
   const { payload } = verified;
   if (payload.client_id !== client.id && !audienceOf(payload).includes(client.id)) return inactive('other_client');
   if (await isIssuedTokenRevoked(ctx, payload)) return inactive('revoked');
-  const body: Record<string, unknown> = { active: true, token_type: 'Bearer' };
+  const body: Record<string, unknown> = { active: true, token_type: accessTokenType(payload.cnf as Confirmation | undefined) };
   for (const field of ACCESS_TOKEN_FIELDS) if (payload[field] !== undefined) body[field] = payload[field];
   const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
   return { active: true, tokenType: 'access_token', body: { ...body, ...dexFields('access_token', claimsForScopes(payload, scopes)) } };
@@ -92,6 +99,7 @@ async function introspectRefreshToken(ctx: IssuerContext, token: string, client:
   const body = {
     active: true, token_type: 'Bearer', scope: family.scopes.join(' '), client_id: family.clientId, sub, aud: family.clientId,
     iss: ctx.issuer, iat: Math.floor(family.createdAt / 1000), exp: Math.floor(expiresAt / 1000), sid: family.id,
+    ...(family.cnf && { cnf: family.cnf }),
     ...dexFields('refresh_token', identity),
   };
   return { active: true, tokenType: 'refresh_token', body };

@@ -26,7 +26,7 @@ export interface OwnToken {
  */
 const keySets = new WeakMap<Signer, { fingerprint: string; keySet: ReturnType<typeof createLocalJWKSet> }>();
 
-function keySetFor(signer: Signer, jwks: PublicJwks): ReturnType<typeof createLocalJWKSet> {
+export function keySetFor(signer: Signer, jwks: PublicJwks): ReturnType<typeof createLocalJWKSet> {
   const fingerprint = jwks.keys.map((key) => key.kid).join(',');
   let cached = keySets.get(signer);
   if (cached?.fingerprint !== fingerprint) keySets.set(signer, (cached = { fingerprint, keySet: createLocalJWKSet(jwks) }));

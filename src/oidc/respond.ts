@@ -38,6 +38,7 @@ export function toOAuthError(error: unknown, log: Logger, requestId: string | un
 
 export function sendError(ctx: Context, error: OAuthError): void {
   if (error.wwwAuthenticate) ctx.set('WWW-Authenticate', error.wwwAuthenticate);
+  for (const [name, value] of Object.entries(error.headers ?? {})) ctx.set(name, value);
   sendJson(ctx, error.status, error.toJSON(), { noStore: true });
 }
 

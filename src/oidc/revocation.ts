@@ -2,7 +2,10 @@
  * Revoking a session: its refresh-token family is deleted and a `sid:<sessionId>` revocation record is
  * written until every token issued in it has expired, so /userinfo (and filters, which receive
  * revocations) refuse its access tokens too. Used on code reuse, refresh-token reuse and failed
- * upstream refresh, and by the revocation endpoint (RFC 7009) and the sessions CLI.
+ * upstream refresh, and by the revocation endpoint (RFC 7009) and the sessions CLI. A family granted in
+ * a browser's login session shares that session's `sid` with the other clients signed in with it, so
+ * revoking the family revokes its own access tokens by their `jti` instead, and leaves the others be;
+ * ending the login session itself (src/sessions/end-session.ts) revokes the `sid`.
  *
  * Revoking a subject (the sessions CLI without --client) covers every session of a user, also those
  * that never got a refresh token and so are not stored: a `sub:` record says "every token of this
@@ -10,12 +13,13 @@
  * refresh grants with when the code or family was created.
  */
 import type { JWTPayload } from 'jose';
-import { AlreadyExistsError, issuedBeforeRevocation, subjectKey } from '../storage/storage.js';
+import { AlreadyExistsError, issuedBeforeRevocation, subjectKey, type EpochMs, type Revocation } from '../storage/storage.js';
 import { subjectOf } from './claims.js';
 import { issuerUrl, type IssuerContext } from './context.js';
 
 export type RevocationReason =
-  | 'code_reused' | 'device_code_reused' | 'refresh_token_reused' | 'upstream_refresh_failed' | 'revoked_by_client' | 'revoked_by_admin';
+  | 'code_reused' | 'device_code_reused' | 'refresh_token_reused' | 'upstream_refresh_failed' | 'revoked_by_client' | 'revoked_by_admin'
+  | 'consent_withdrawn';
 
 /** What revoking needs of the issuer; the sessions CLI provides it without a running issuer. */
 export type RevocationDeps = Pick<IssuerContext, 'storage' | 'config' | 'audit' | 'now'>;
@@ -25,25 +29,42 @@ export function longestTokenLifetime(ctx: Pick<IssuerContext, 'config'>): number
   return Math.max(ctx.config.expiry.idTokens, ctx.config.expiry.accessTokens);
 }
 
+/** Writes a revocation; one already there (revoked before, or by a concurrent request) is kept. */
+async function writeRevocation(ctx: RevocationDeps, record: Revocation): Promise<void> {
+  try {
+    await ctx.storage.revocations.create(record);
+  } catch (error) {
+    if (!(error instanceof AlreadyExistsError)) throw error;
+  }
+}
+
+/** Denies every token carrying `sid` until the longest of them has expired. */
+export async function revokeSid(ctx: RevocationDeps, sid: string, userId: string | undefined): Promise<void> {
+  const now = ctx.now();
+  await writeRevocation(ctx, { id: `sid:${sid}`, kind: 'sid', value: sid, userId, createdAt: now, expiresAt: now + longestTokenLifetime(ctx) });
+}
+
+/** Denies each access token by its jti until its own expiry (those already expired need nothing). */
+async function revokeAccessTokens(ctx: RevocationDeps, tokens: ReadonlyArray<{ jti: string; expiresAt: EpochMs }>, userId: string | undefined): Promise<void> {
+  const now = ctx.now();
+  for (const token of tokens.filter((entry) => entry.expiresAt > now)) {
+    await writeRevocation(ctx, { id: `jti:${token.jti}`, kind: 'jti', value: token.jti, userId, createdAt: now, expiresAt: token.expiresAt });
+  }
+}
+
+/** Revokes the refresh-token family `session.sessionId` and what it issued (see the top of this file). */
 export async function revokeSession(
   ctx: RevocationDeps,
   session: { sessionId: string; userId?: string; clientId: string },
   reason: RevocationReason,
 ): Promise<void> {
-  const now = ctx.now();
-  await ctx.storage.refreshTokens.delete(session.sessionId);
-  try {
-    await ctx.storage.revocations.create({
-      id: `sid:${session.sessionId}`,
-      kind: 'sid',
-      value: session.sessionId,
-      userId: session.userId,
-      createdAt: now,
-      expiresAt: now + longestTokenLifetime(ctx),
-    });
-  } catch (error) {
-    if (!(error instanceof AlreadyExistsError)) throw error;
+  const family = await ctx.storage.refreshTokens.take(session.sessionId);
+  if (family?.sessionId !== undefined) {
+    await revokeAccessTokens(ctx, family.accessTokens ?? [], session.userId);
+    ctx.audit.write({ event: 'session_revoked', outcome: 'succeeded', reason, sid: family.sessionId, familyId: family.id, clientId: session.clientId, userId: session.userId });
+    return;
   }
+  await revokeSid(ctx, session.sessionId, session.userId);
   ctx.audit.write({ event: 'session_revoked', outcome: 'succeeded', reason, sid: session.sessionId, clientId: session.clientId, userId: session.userId });
 }
 

@@ -1,7 +1,8 @@
 /**
  * The revocation endpoint (RFC 7009), POST {issuer}/token/revoke, client-authenticated like /token.
- * A refresh token revokes its whole session: the family is deleted and `sid:<familyId>` is denied
- * until the session's tokens have expired. An access token (our JWT) is denied by `jti:<jti>` until
+ * A refresh token revokes its whole grant: the family is deleted and its tokens denied (revocation.ts:
+ * by `sid:<familyId>`, or for a family of a browser's login session by the `jti` of each access token
+ * it issued, the `sid` being shared with the session's other clients). An access token (our JWT) is denied by `jti:<jti>` until
  * its exp; its session stays usable (RFC 7009 §2.1 lets us choose; revoking the grant is what
  * revoking the refresh token is for). Anything we cannot use or that is not the caller's is a 200
  * with no effect (§2.2), except an ID token: unsupported_token_type (§2.2.1). Audited, no token values.
@@ -17,7 +18,7 @@ import type { IssuerContext } from './context.js';
 import { OAuthError } from './errors.js';
 import { protocolErrors } from './respond.js';
 import { revokeSession } from './revocation.js';
-import { classifySecret, parsePresentedRefreshToken, type RefreshFamily } from './token/refresh-family.js';
+import { classifySecret, parsePresentedRefreshToken, sidOf, type RefreshFamily } from './token/refresh-family.js';
 
 export const REVOCATION_PATH = '/token/revoke';
 
@@ -44,7 +45,7 @@ async function revokeRefreshToken(ctx: IssuerContext, token: string, clientId: s
   if (!family || classifySecret(family, parsed.secret, ctx.now()) === 'unknown') return ignored('unknown_token');
   if (family.clientId !== clientId) return ignored('other_client');
   await revokeSession(ctx, { sessionId: family.id, userId: family.identity.userId, clientId }, 'revoked_by_client');
-  return { result: 'revoked', tokenType: 'refresh_token', sid: family.id };
+  return { result: 'revoked', tokenType: 'refresh_token', sid: sidOf(family) };
 }
 
 /** Our own signature, issuer and lifetime; undefined for anything else (someone else's JWT, expired, forged). */

@@ -28,17 +28,22 @@ const STATIC_CAPABLE = new Set<RecordKind>(['clients', 'passwords', 'connectors'
  * - refreshTokens: `identity.userId`, to list (and revoke) every session of a user.
  * - revocations: `userId`, to list what was revoked for a user.
  * - deviceRequests: `userCodeHash`, to find the request a person's user code names.
+ * - loginSessions: `identity.userId`, to list (and end) a user's browser sessions.
+ * - consents: `subject`, to list what one person consented to.
  * - every other kind: none. Codes and auth requests are only ever fetched by ID; clients, passwords
  *   and connectors are few enough to list whole.
  */
 export function indexKeyOf(kind: RecordKind, record: object): string | null {
   switch (kind) {
     case 'refreshTokens':
+    case 'loginSessions':
       return (record as { identity?: { userId?: string } }).identity?.userId ?? null;
     case 'revocations':
       return (record as { userId?: string }).userId ?? null;
     case 'deviceRequests':
       return (record as { userCodeHash?: string }).userCodeHash ?? null;
+    case 'consents':
+      return (record as { subject?: string }).subject ?? null;
     default:
       return null;
   }
@@ -153,6 +158,11 @@ export function createStorage(backend: RecordBackend, options: CreateStorageOpti
     usedIds,
     revocations: collection('revocations'),
     loginFailures: collection('loginFailures'),
+    mfaCredentials: collection('mfaCredentials'),
+    loginSessions: collection('loginSessions'),
+    consents: collection('consents'),
+    consoleSessions: collection('consoleSessions'),
+    trafficReports: collection('trafficReports'),
 
     async markUsed(namespace, id, expiresAt) {
       try {

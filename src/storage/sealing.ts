@@ -27,9 +27,11 @@ export interface SealingKey {
 export const SEALED_FIELDS: Partial<Record<RecordKind, readonly string[]>> = {
   keys: ['signingKey', 'nextKey'],
   refreshTokens: ['connectorData'],
-  authRequests: ['connectorData'],
+  authRequests: ['connectorData', 'mfa'],
   authCodes: ['connectorData'],
   deviceRequests: ['connectorData'],
+  loginSessions: ['connectorData'],
+  mfaCredentials: ['totp'],
   connectors: ['config'],
 };
 

@@ -38,6 +38,31 @@ export interface ClientMetadata {
   resources?: string[];
   /** RFC 9126: this client must push its authorization requests (PAR). */
   requirePushedAuthorizationRequests?: boolean;
+  /** Dex's mfaChain: authenticators (mfa.authenticators ids) its logins must pass, in order; [] means none, absent the default chain. */
+  mfaChain?: string[];
+  /** OpenID registration default_acr_values: the acr values of a request that names none. */
+  defaultACRValues?: string[];
+  /** RFC 8705 tls_client_auth_subject_dn: the RFC 4514 subject DN of the client's certificate (tls_client_auth). */
+  tlsClientAuthSubjectDN?: string;
+  /** RFC 8705 tls_client_auth_san_dns / _uri / _ip / _email: a subjectAltName entry the certificate must have. */
+  tlsClientAuthSANDNS?: string;
+  tlsClientAuthSANURI?: string;
+  tlsClientAuthSANIP?: string;
+  tlsClientAuthSANEmail?: string;
+  /** RFC 8705 tls_client_certificate_bound_access_tokens: access tokens are bound to the client's certificate. */
+  tlsClientCertificateBoundAccessTokens?: boolean;
+  /** RFC 9449 dpop_bound_access_tokens: every token request must carry a DPoP proof. */
+  dpopBoundAccessTokens?: boolean;
+  /** Dex's oauth2.skipApprovalScreen for this client alone; absent: the global value. */
+  skipApprovalScreen?: boolean;
+  /** Groups a person must be in (one of) to sign in to this client; empty or absent: anyone. */
+  allowedGroups?: string[];
+  /** OpenID RP-Initiated Logout post_logout_redirect_uris: where /logout may send the browser back (exact match). */
+  postLogoutRedirectURIs?: string[];
+  /** OpenID Back-Channel Logout backchannel_logout_uri: where logout tokens are POSTed. */
+  backchannelLogoutURI?: string;
+  /** OpenID Back-Channel Logout backchannel_logout_session_required: logout tokens carry `sid`. */
+  backchannelLogoutSessionRequired?: boolean;
 }
 
 export interface Client extends ClientMetadata {
@@ -55,6 +80,19 @@ export interface Client extends ClientMetadata {
   requirePKCE?: boolean;
   /** True for clients that come from the config file; they cannot be changed through storage. */
   static?: boolean;
+}
+
+/** Where a login's second factor stands: the authenticators it passed and the one ceremony under way. */
+export interface MFAProgress {
+  /** mfa.authenticators ids passed in this login. */
+  passed: string[];
+  /** A TOTP enrollment (its new secret) or a WebAuthn ceremony (its challenge), issued to this login alone. */
+  pending?: {
+    kind: 'totp-enrollment' | 'webauthn-registration' | 'webauthn-assertion';
+    authenticatorId: string;
+    secret?: string;
+    challenge?: string;
+  };
 }
 
 /** An authorization request in progress, from /auth until the code is issued. */
@@ -80,12 +118,24 @@ export interface AuthRequest {
   connectorData?: string;
   /** Epoch seconds of the authentication, for auth_time and max_age. */
   authTime?: number;
+  /**
+   * The browser's login session this login used or started (its id becomes the tokens' `sid`); before
+   * the login, the session the chooser offered (prompt=select_account).
+   */
+  sessionId?: string;
   /** Anti-CSRF token bound to this request's forms. */
   csrfToken: string;
   /** How the authorization response is sent: query, fragment or form_post (response_mode). */
   responseMode: 'query' | 'fragment' | 'form_post';
   /** RFC 8707 resource indicators granted for the access token; absent when none was asked. */
   resources?: string[];
+  /** The acr values asked for (acr_values, else the client's defaultACRValues), in the client's order. */
+  acrValues?: string[];
+  /** RFC 8176 methods this login used so far (pwd, otp, hwk, mfa) and the `acr` they reach (sessions/mfa/acr.ts). */
+  amr?: string[];
+  acr?: string;
+  /** The second factor's progress (login/mfa-*.ts); sealed at rest, as it may hold a TOTP secret. */
+  mfa?: MFAProgress;
   /** SHA-256 of the browser-binding cookie of the browser that started the request (login/browser-binding.ts). */
   browserHash: string;
   /** A POSTed upstream answer (SAML, form_post) parked until its follow-up GET passes the browser check. */
@@ -133,6 +183,14 @@ export interface AuthCode {
   authTime: number;
   /** Session (token family) that this code starts; its tokens carry it as `sid`. */
   sessionId: string;
+  /**
+   * True when `sessionId` is the browser's login session (shared by every client it signed in to),
+   * not one of this code's own: the refresh family then gets an id of its own.
+   */
+  loginSession?: boolean;
+  /** RFC 8176 authentication methods and the `acr` of the login session, for the ID token. */
+  amr?: string[];
+  acr?: string;
   /** RFC 8707 resources the authorization granted; the token request may narrow them. */
   resources?: string[];
   createdAt: EpochMs;
@@ -160,12 +218,14 @@ export interface DeviceRequest {
   lastPolledAt?: EpochMs;
   /** The codes' end of life (expiry.deviceRequests); the record outlives it so late polls hear expired_token. */
   codeExpiresAt: EpochMs;
-  /** Set on approval: who logged in, through which connector, in which session (token family). */
+  /** Set on approval: who logged in, through which connector, in which session (token family), and how (amr, acr). */
   connectorId?: string;
   identity?: StoredIdentity;
   connectorData?: string;
   authTime?: number;
   sessionId?: string;
+  amr?: string[];
+  acr?: string;
   approvedAt?: EpochMs;
   createdAt: EpochMs;
   expiresAt: EpochMs;
@@ -176,8 +236,15 @@ export interface DeviceRequest {
  * The token handed out is `<id>.<secret>`; only hashes of secrets are kept.
  */
 export interface RefreshToken {
-  /** The family (session) ID; also the `sid` of every token issued from it. */
+  /** The family ID; also the `sid` of every token issued from it, unless `sessionId` is set. */
   id: string;
+  /** The browser's login session the family was granted in: the `sid` of its tokens, shared with other clients. */
+  sessionId?: string;
+  /** The access tokens issued from the family that have not expired (their jti), so revoking it revokes them. */
+  accessTokens?: Array<{ jti: string; expiresAt: EpochMs }>;
+  /** RFC 8176 authentication methods and `acr` of the login, for refreshed ID tokens. */
+  amr?: string[];
+  acr?: string;
   clientId: string;
   connectorId: string;
   scopes: string[];
@@ -187,6 +254,11 @@ export interface RefreshToken {
   authTime: number;
   /** RFC 8707 resources the login granted; each refresh may ask for some of them. */
   resources?: string[];
+  /**
+   * A public client's family is bound to what its first tokens were (RFC 9449 §5, RFC 8705 §4): the
+   * DPoP key (jkt) or certificate (x5t#S256) every refresh must show again. Absent: not bound.
+   */
+  cnf?: { jkt?: string; 'x5t#S256'?: string };
   /** Hash of the current secret. */
   tokenHash: string;
   /** Hash of the secret it replaced, honoured until `obsoleteUntil` (reuseInterval). */
@@ -296,6 +368,132 @@ export interface LoginFailures {
   expiresAt: EpochMs;
 }
 
+/** A TOTP secret (RFC 6238) a person enrolled for one authenticator (mfa.authenticators[].id). */
+export interface TOTPCredential {
+  authenticatorId: string;
+  /** The shared secret, base32. */
+  secret: string;
+  /** The last time step a code was accepted for: codes of that step or earlier are refused (no reuse). */
+  lastUsedStep: number;
+  createdAt: EpochMs;
+}
+
+/** A WebAuthn credential (a passkey or security key) a person registered for one authenticator. */
+export interface WebAuthnCredentialRecord {
+  authenticatorId: string;
+  /** The credential ID, base64url. */
+  credentialId: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  /** The signature counter last seen: an assertion must carry a higher one, unless both are 0 (an authenticator that keeps none). */
+  counter: number;
+  transports?: string[];
+  createdAt: EpochMs;
+  lastUsedAt?: EpochMs;
+}
+
+/**
+ * A person's second factors at one connector (sessions/mfa/). `id` is the person's `sub` (subjectOf
+ * their user ID and the connector ID). The TOTP secrets are sealed at rest; recovery codes are kept
+ * only as SHA-256 hashes (each is 80 random bits), and a used one is removed.
+ */
+export interface MFACredentials {
+  id: string;
+  connectorId: string;
+  userId: string;
+  totp: TOTPCredential[];
+  webauthn: WebAuthnCredentialRecord[];
+  /** The WebAuthn user handle of this person (random, base64url), shared by their credentials. */
+  webauthnUserId: string;
+  recoveryCodeHashes: string[];
+  createdAt: EpochMs;
+  updatedAt: EpochMs;
+}
+
+/**
+ * A browser's login session (src/sessions/): who signed in, through which connector, how and when, and
+ * which clients it signed in to. `id` is the SHA-256 (base64url) of the random value in the browser's
+ * session cookie: the cookie is never stored, and the id, public as every token's `sid`, does not lead
+ * back to it. Storage drops the record at `expiresAt`, so an expired session is simply absent.
+ */
+export interface LoginSession {
+  id: string;
+  connectorId: string;
+  identity: StoredIdentity;
+  /** The login's connector state (upstream tokens), for the refresh families of later clients. Sealed at rest. */
+  connectorData?: string;
+  /** What the connector was asked for: a request needing more (groups, offline access) goes back to it. */
+  connectorScopes: { offlineAccess: boolean; groups: boolean };
+  /** Epoch seconds of the latest authentication (`auth_time`, `max_age`). */
+  authTime: number;
+  /** RFC 8176 methods of that authentication, in the order they were used ("pwd", then "otp"...). */
+  amr: string[];
+  /** The clients that got a code or tokens in this session: those told when it ends (back-channel logout). */
+  clients: Array<{ clientId: string; firstAt: EpochMs; lastAt: EpochMs }>;
+  createdAt: EpochMs;
+  lastUsedAt: EpochMs;
+  /** createdAt + sessions.absoluteLifetime. */
+  absoluteExpiresAt: EpochMs;
+  /** The earlier of absoluteExpiresAt and lastUsedAt + sessions.validIfNotUsedFor. */
+  expiresAt: EpochMs;
+}
+
+/** The scopes a person let a client have on the approval page, remembered so it is not asked again for them. */
+export interface Consent {
+  /** SHA-256 (base64url) of the subject and the client ID (consent.ts). */
+  id: string;
+  /** The `sub` it was given as (a user at a connector): the index key, to list one person's consents. */
+  subject: string;
+  userId: string;
+  connectorId: string;
+  clientId: string;
+  scopes: string[];
+  createdAt: EpochMs;
+  updatedAt: EpochMs;
+}
+
+/**
+ * An operator's session in the console (admin/console), and before that its sign-in in progress. `id`
+ * is the SHA-256 of the random cookie value; the cookie itself is never stored.
+ */
+export interface ConsoleSession {
+  id: string;
+  /** While signing in: what the authorization response is checked against (OIDC state, nonce, PKCE). */
+  pending?: { state: string; nonce: string; codeVerifier: string; returnTo: string };
+  /** Once signed in: who, as the ID token said. */
+  user?: { subject: string; name: string; email?: string; groups: string[] };
+  /** Anti-CSRF token of the session's forms. */
+  csrfToken: string;
+  createdAt: EpochMs;
+  expiresAt: EpochMs;
+}
+
+/** One edge of the traffic graph in a TrafficReport: who called which workload, how often, how decided. */
+export interface TrafficEdgeCounts {
+  /** The verified mTLS peer (SPIFFE URI), when there was one. */
+  peer?: string;
+  /** The verified token's `iss/sub`, when there was one. */
+  requestPrincipal?: string;
+  /** The target workload: its namespace and labels as the proxy named them ("k=v,k2=v2"). */
+  namespace: string;
+  labels?: string;
+  allow: number;
+  deny: number;
+  /** The latest decisions on the edge in the interval, as audit lines (never a token). */
+  recent: Array<Record<string, unknown>>;
+}
+
+/** A filter replica's decision counts for one interval, flushed for consoles in other processes. */
+export interface TrafficReport {
+  /** `<replica>:<from>` */
+  id: string;
+  replica: string;
+  from: EpochMs;
+  to: EpochMs;
+  edges: TrafficEdgeCounts[];
+  expiresAt: EpochMs;
+}
+
 export interface Collection<T extends { id: string }> {
   /** The record, or undefined if absent or expired. */
   get(id: string): Promise<T | undefined>;
@@ -329,6 +527,11 @@ export interface Storage {
   usedIds: Collection<UsedId>;
   revocations: Collection<Revocation>;
   loginFailures: Collection<LoginFailures>;
+  mfaCredentials: Collection<MFACredentials>;
+  loginSessions: Collection<LoginSession>;
+  consents: Collection<Consent>;
+  consoleSessions: Collection<ConsoleSession>;
+  trafficReports: Collection<TrafficReport>;
   /** Records "seen" once: true the first time, false if already present and unexpired. */
   markUsed(namespace: string, id: string, expiresAt: EpochMs): Promise<boolean>;
   /** Throws if the backend is unreachable (readiness). */
@@ -351,11 +554,16 @@ export type RecordKind =
   | 'samlRequests'
   | 'usedIds'
   | 'revocations'
-  | 'loginFailures';
+  | 'loginFailures'
+  | 'mfaCredentials'
+  | 'loginSessions'
+  | 'consents'
+  | 'consoleSessions'
+  | 'trafficReports';
 
 export const RECORD_KINDS: readonly RecordKind[] = [
   'clients', 'authRequests', 'authCodes', 'deviceRequests', 'pushedAuthRequests', 'refreshTokens', 'passwords', 'keys', 'connectors',
-  'samlRequests', 'usedIds', 'revocations', 'loginFailures',
+  'samlRequests', 'usedIds', 'revocations', 'loginFailures', 'mfaCredentials', 'loginSessions', 'consents', 'consoleSessions', 'trafficReports',
 ];
 
 /** One stored row as a backend sees it: opaque JSON plus the columns it must index. */

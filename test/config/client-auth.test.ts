@@ -90,12 +90,12 @@ describe('static client authentication config', () => {
     expect(problemsOf(keyClient({ keys: [] }))).toEqual(['staticClients[0].jwks.keys: must hold at least one key']);
   });
 
-  it('uses jwks and jwksURI only with private_key_jwt', () => {
+  it('uses jwks and jwksURI only with private_key_jwt and self_signed_tls_client_auth', () => {
     expect(problemsOf(`- id: app\n  secret: s\n  jwks: ${JSON.stringify({ keys: [es256] })}\n`)).toEqual([
-      'staticClients[0].jwks: is used only with tokenEndpointAuthMethod: private_key_jwt',
+      'staticClients[0].jwks: is used only with tokenEndpointAuthMethod: private_key_jwt or self_signed_tls_client_auth',
     ]);
     expect(problemsOf('- id: app\n  secret: s\n  tokenEndpointAuthMethod: client_secret_basic\n  jwksURI: https://app.example/jwks.json\n')).toEqual([
-      'staticClients[0].jwksURI: is used only with tokenEndpointAuthMethod: private_key_jwt',
+      'staticClients[0].jwksURI: is used only with tokenEndpointAuthMethod: private_key_jwt or self_signed_tls_client_auth',
     ]);
   });
 
@@ -122,8 +122,8 @@ describe('static client authentication config', () => {
   });
 
   it('lists the methods when the method is unknown', () => {
-    expect(problemsOf('- id: app\n  secret: s\n  tokenEndpointAuthMethod: tls_client_auth\n')).toEqual([
-      'staticClients[0].tokenEndpointAuthMethod: unknown value (expected one of: client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, none)',
+    expect(problemsOf('- id: app\n  secret: s\n  tokenEndpointAuthMethod: attest_jwt_client_auth\n')).toEqual([
+      'staticClients[0].tokenEndpointAuthMethod: unknown value (expected one of: client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, tls_client_auth, self_signed_tls_client_auth, none)',
     ]);
   });
 });

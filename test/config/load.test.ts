@@ -79,7 +79,7 @@ describe('config loading', () => {
 
   it('requires a secret for a confidential client and refuses one for a public client', () => {
     expect(problemsOf(`${base}staticClients:\n- id: app\n  redirectURIs: [http://x/cb]\n`)).toEqual([
-      'staticClients[0].secret: a confidential client needs secret or secretEnv (or set public: true, or tokenEndpointAuthMethod: private_key_jwt with its keys) @9',
+      'staticClients[0].secret: a confidential client needs secret or secretEnv (or set public: true, or a tokenEndpointAuthMethod without a secret: private_key_jwt, tls_client_auth, self_signed_tls_client_auth) @9',
     ]);
     expect(problemsOf(`${base}staticClients:\n- id: app\n  public: true\n  secret: x\n`)).toEqual([
       'staticClients[0].secret: a public client must not have a secret @11',

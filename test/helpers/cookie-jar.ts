@@ -38,6 +38,11 @@ export class CookieJar {
     return matching.length > 0 ? matching.map((cookie) => `${cookie.name}=${cookie.value}`).join('; ') : undefined;
   }
 
+  /** Forgets every cookie: the browser is closed and opened again (no login session, no binding). */
+  clear(): void {
+    this.#cookies.clear();
+  }
+
   /** The value of cookie `name` this jar would send to `url`. */
   get(url: string | URL, name: string): string | undefined {
     return this.header(url)?.split('; ').find((pair) => pair.startsWith(`${name}=`))?.slice(name.length + 1);

@@ -23,6 +23,8 @@ export interface LoginOptions {
   headers?: Record<string, string>;
   /** The browser's cookies; a fresh jar by default. */
   jar?: CookieJar;
+  /** Filled with every URL the browser requested, in order (to see which pages a flow passed). */
+  visited?: string[];
   /** The fetch to use instead of the global one (one that trusts a test CA, for an https upstream). */
   fetch?: (url: string, init: { method: string; headers: Record<string, string>; body?: string; redirect: 'manual' }) => Promise<Response>;
 }
@@ -53,6 +55,7 @@ export async function followLoginTo(startURL: string, options: LoginOptions): Pr
   let body: URLSearchParams | undefined;
   for (let step = 0; step < (options.maxSteps ?? 15); step++) {
     if (url.startsWith(options.redirectURI)) return { url: new URL(url), ...(method === 'POST' && body ? { form: body } : {}) };
+    options.visited?.push(url);
     const cookie = jar.header(url);
     const send = options.fetch ?? ((target, init) => fetch(target, init));
     const response = await send(url, {

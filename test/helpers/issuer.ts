@@ -8,6 +8,7 @@ import { parseConfig, type Config } from '../../src/config/load.js';
 import { buildIssuer, type Issuer } from '../../src/issuer.js';
 import { createMemoryBackend } from '../../src/storage/memory.js';
 import { createStorage } from '../../src/storage/records.js';
+import type { DeliveryPolicy } from '../../src/sessions/backchannel.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { memoryAuditLog, type AuditLog } from '../../src/telemetry/audit.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
@@ -79,24 +80,40 @@ export interface TestIssuerOptions {
   now?: Clock;
   /** Issuer path, "/dex" by default. */
   path?: string;
+  /**
+   * The issuer URL's host, 127.0.0.1 by default. `localhost` (WebAuthn in a browser needs a domain)
+   * listens on [::1] too, on the same port: a browser may try either.
+   */
+  host?: '127.0.0.1' | 'localhost';
   env?: Record<string, string>;
   /** Where the issuer's audit events go instead of `audit` (a stream, to see each event's request). */
   auditLog?: AuditLog;
+  /** How back-channel logout tokens are retried (faster than the default in tests). */
+  backchannelPolicy?: DeliveryPolicy;
 }
 
 export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const origin = `http://127.0.0.1:${port}`;
+  const servers = [server];
+  if (options.host === 'localhost') {
+    const v6 = http.createServer();
+    await new Promise<void>((resolve, reject) => v6.once('error', reject).listen(port, '::1', resolve));
+    servers.push(v6);
+  }
+  const origin = `http://${options.host ?? '127.0.0.1'}:${port}`;
   const url = `${origin}${options.path ?? '/dex'}`;
   const yaml = typeof options.configYaml === 'function' ? options.configYaml(url) : options.configYaml ?? DEFAULT_TEST_CONFIG;
   const config = parseConfig(`issuer: ${url}\n${yaml}`, 'test-config.yaml', options.env ?? {});
   const now = options.now ?? Date.now;
   const storage = options.storage ?? createStorage(createMemoryBackend(), { now });
   const audit = memoryAuditLog();
-  const issuer = await buildIssuer(config, { logger: silentLogger(), storage, now, audit: options.auditLog ?? audit });
-  server.on('request', issuer.app.callback());
+  const issuer = await buildIssuer(config, {
+    logger: silentLogger(), storage, now, audit: options.auditLog ?? audit,
+    ...(options.backchannelPolicy ? { backchannelPolicy: options.backchannelPolicy } : {}),
+  });
+  for (const listener of servers) listener.on('request', issuer.app.callback());
   return {
     url,
     origin,
@@ -105,8 +122,10 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
     storage: issuer.context.storage,
     audit,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const listener of servers) {
+        listener.closeAllConnections();
+        await new Promise<void>((resolve) => listener.close(() => resolve()));
+      }
       await issuer.close();
     },
   };

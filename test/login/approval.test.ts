@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/storage/secrets.js';
 import { parseForms } from '../helpers/http-login.js';
-import { ADMIN, BASE_CONFIG, CHALLENGE, get, location, openPasswordForm, postForm, startLoginServer, WEB_APP, type LoginServer } from './harness.js';
+import { ADMIN, authURL, BASE_CONFIG, BROWSER, CHALLENGE, get, location, openPasswordForm, postForm, startLoginServer, WEB_APP, type LoginServer } from './harness.js';
 
 let server: LoginServer;
 beforeEach(async () => {
@@ -58,19 +58,29 @@ describe('the approval page', () => {
       identity: { userId: ADMIN.userId, username: 'admin', email: ADMIN.email, emailVerified: true, groups: ['admins'] },
       authTime: Math.floor(server.clock() / 1000),
     });
-    expect(stored!.sessionId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // The code is of the browser's login session: its tokens will carry the session's id as sid.
+    const [session] = await server.context.storage.loginSessions.list({ index: ADMIN.userId });
+    expect(stored).toMatchObject({ sessionId: session!.id, loginSession: true, amr: ['pwd'] });
+    expect(session!.clients.map((entry) => entry.clientId)).toEqual([WEB_APP.id]);
     expect(stored!.expiresAt - stored!.createdAt).toBe(server.context.config.expiry.authCodes);
     expect(await server.context.storage.authRequests.get(authRequestId)).toBeUndefined();
   });
 
-  it('gives every code a fresh session id', async () => {
-    const sessions = new Set<string>();
-    for (let i = 0; i < 2; i++) {
-      const { action, fields } = await loginToApproval();
-      const code = location(await postForm(action, { ...fields, approval: 'approve' }), server.url).searchParams.get('code')!;
-      sessions.add((await server.context.storage.authCodes.get(hashToken(code)))!.sessionId);
-    }
-    expect(sessions.size).toBe(2);
+  it("gives the codes of one browser its login session's id, and another browser's login another", async () => {
+    const sessionOf = async (response: Response) => {
+      const code = location(response, server.url).searchParams.get('code')!;
+      return (await server.context.storage.authCodes.get(hashToken(code)))!.sessionId;
+    };
+    const first = await loginToApproval();
+    const firstSession = await sessionOf(await postForm(first.action, { ...first.fields, approval: 'approve' }));
+    // The same browser again: the session answers, and the consent just given is remembered.
+    const again = await get(authURL(server));
+    expect(await sessionOf(again)).toBe(firstSession);
+    // Another browser signs in (the consent is the person's, so no approval page): a session of its own.
+    BROWSER.clear();
+    const other = await openPasswordForm(server);
+    const signedIn = await postForm(other.action, { ...other.fields, login: ADMIN.email, password: ADMIN.password });
+    expect(await sessionOf(signedIn)).not.toBe(firstSession);
   });
 
   it('sends access_denied (with state and iss) on deny and ends the request', async () => {

@@ -5,7 +5,7 @@
  * parked and collected only by the same browser with the token its own POST got back.
  */
 import type { Context } from 'koa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type SAMLConnector } from '../../src/connector.js';
 import { BROWSER_COOKIE, bindBrowser } from '../../src/login/browser-binding.js';
 import { hashToken } from '../../src/storage/secrets.js';
@@ -34,6 +34,8 @@ beforeAll(async () => {
   server = await startLoginServer({ config: CONFIG, extraConnectors: [{ id: 'saml', type: 'saml', name: 'Corp SAML', connector: saml }] });
 });
 afterAll(() => server.close());
+// Each test is a browser of its own: the login session one test starts would answer the next one's /auth.
+afterEach(() => BROWSER.clear());
 
 async function expectWrongBrowser(response: Response): Promise<void> {
   expect(response.status).toBe(403);

@@ -90,6 +90,35 @@ describe('login in a real browser', () => {
     await page.close();
   });
 
+  it('posts a form_post response to the client from the auto-submitting page, within the CSP', async () => {
+    const page = await browser.newPage();
+    const cspViolations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
+    let posted: { method: string; body: URLSearchParams } | undefined;
+    await page.route(`${WEB_APP.redirectURI}**`, async (route) => {
+      posted = { method: route.request().method(), body: new URLSearchParams(route.request().postData() ?? '') };
+      await route.fulfill({ status: 200, contentType: 'text/plain', body: 'client app' });
+    });
+
+    // prompt=consent: the person approved this client in the test before, and consent is remembered.
+    await page.goto(authURL(server, { state: 'fp-state', response_mode: 'form_post', prompt: 'consent' }));
+    await page.getByRole('link', { name: 'Continue with Email' }).click();
+    await page.getByLabel('Email address').fill(ADMIN.email);
+    await page.getByLabel('Password').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL(`${WEB_APP.redirectURI}**`);
+
+    expect(posted?.method).toBe('POST');
+    expect(posted!.body.get('code')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(posted!.body.get('state')).toBe('fp-state');
+    expect(posted!.body.get('iss')).toBe(server.url);
+    expect(cspViolations).toEqual([]);
+    await page.close();
+  });
+
   it('renders the dark theme when the browser prefers it', async () => {
     const context = await browser.newContext({ colorScheme: 'dark' });
     const page = await context.newPage();

@@ -3,12 +3,12 @@
  * bound to its auth request and connector, SAML's auto-POST page and ACS, SP metadata, and how
  * connector errors read.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectorError, type CallbackConnector, type SAMLConnector } from '../../src/connector.js';
 import type { OpenConnector } from '../../src/oidc/context.js';
 import { hashToken } from '../../src/storage/secrets.js';
 import { parseForms } from '../helpers/http-login.js';
-import { authURL, BASE_CONFIG, get, location, postForm, startLoginServer, WEB_APP, type LoginServer } from './harness.js';
+import { authURL, BASE_CONFIG, BROWSER, get, location, postForm, startLoginServer, WEB_APP, type LoginServer } from './harness.js';
 
 const CONFIG = `${BASE_CONFIG}oauth2: { skipApprovalScreen: true }
 connectors:
@@ -56,6 +56,8 @@ beforeAll(async () => {
   server = await startLoginServer({ config: CONFIG, extraConnectors: extras });
 });
 afterAll(() => server.close());
+// Each test is a browser of its own: the login session one test starts would answer the next one's /auth.
+afterEach(() => BROWSER.clear());
 
 /** /auth with connector_id, then /auth/{connector}: returns the response of the connector start. */
 async function start(connectorId: string, params: Record<string, string> = {}) {

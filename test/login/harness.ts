@@ -16,6 +16,7 @@ import { staticClients, staticPasswords } from '../../src/issuer.js';
 import type { Signer } from '../../src/keys/keyset.js';
 import { openConnectors } from '../../src/login/connectors.js';
 import { mountLoginRoutes } from '../../src/login/routes.js';
+import { createLogoutNotifier } from '../../src/sessions/backchannel.js';
 import type { IssuerContext, OpenConnector } from '../../src/oidc/context.js';
 import { createMemoryBackend } from '../../src/storage/memory.js';
 import { createStorage } from '../../src/storage/records.js';
@@ -94,6 +95,7 @@ export async function startLoginServer(options: LoginServerOptions = {}): Promis
   const context: IssuerContext = {
     config, issuer: url, basePath: '/dex', storage, signer: noSigner, connectors, logger, audit,
     metrics: createIssuerMetrics(), now: clock,
+    backchannel: createLogoutNotifier({ storage, signer: noSigner, issuer: url, audit, logger, now: clock }),
   };
   const app = new Koa();
   app.use(requestContext(logger));

@@ -69,6 +69,34 @@ describe('discovery', () => {
     }
   });
 
+  it('advertises DPoP, and certificate binding and methods only where a client certificate can arrive', async () => {
+    expect(metadata).toMatchObject({
+      dpop_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519'],
+      tls_client_certificate_bound_access_tokens: false,
+    });
+    expect(metadata.mtls_endpoint_aliases).toBeUndefined();
+    const proxied = await startTestServer({
+      yaml: 'web:\n  http: 127.0.0.1:0\n  mtlsURL: https://mtls.idp.example/dex\n  clientRemoteIP: { trustedProxies: [127.0.0.1/32] }\n  clientCertificate: { header: X-SSL-Client-Cert }',
+    });
+    try {
+      const doc = (await (await fetch(`${proxied.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+      // Without web.tlsClientCA there is nothing to check a CA-issued certificate against: no tls_client_auth.
+      expect(doc.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'self_signed_tls_client_auth', 'none']);
+      expect(doc.introspection_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'self_signed_tls_client_auth']);
+      expect(doc.tls_client_certificate_bound_access_tokens).toBe(true);
+      expect(doc.mtls_endpoint_aliases).toEqual({
+        token_endpoint: 'https://mtls.idp.example/dex/token',
+        userinfo_endpoint: 'https://mtls.idp.example/dex/userinfo',
+        revocation_endpoint: 'https://mtls.idp.example/dex/token/revoke',
+        introspection_endpoint: 'https://mtls.idp.example/dex/token/introspect',
+        pushed_authorization_request_endpoint: 'https://mtls.idp.example/dex/par',
+        device_authorization_endpoint: 'https://mtls.idp.example/dex/device/code',
+      });
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('records the route template for metrics', async () => {
     await fetch(`${server.issuer}/keys`);
     expect(server.routes.at(-1)).toBe('/keys');
@@ -106,6 +134,8 @@ describe('CORS', () => {
       const response = await fetch(`${server.issuer}${path}`, { headers: { origin: 'https://app.example' } });
       expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example');
       expect(response.headers.get('vary')).toMatch(/Origin/);
+      // A browser client reads the DPoP nonce and the challenge (RFC 9449 §8).
+      expect(response.headers.get('access-control-expose-headers')).toBe('DPoP-Nonce, WWW-Authenticate');
     }
   });
 
@@ -126,6 +156,7 @@ describe('CORS', () => {
     expect(response.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(response.headers.get('access-control-allow-methods')).toBe('POST, OPTIONS');
     expect(response.headers.get('access-control-allow-headers')).toMatch(/Content-Type/);
+    expect(response.headers.get('access-control-allow-headers')).toMatch(/DPoP/);
     expect(response.headers.get('access-control-allow-credentials')).toBeNull();
   });
 

@@ -12,6 +12,7 @@ import { manualClock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Connector, Identity } from '../../src/connector.js';
 import { createSigner } from '../../src/keys/signer.js';
+import { createLogoutNotifier } from '../../src/sessions/backchannel.js';
 import type { IssuerContext, OpenConnector } from '../../src/oidc/context.js';
 import { mountIntrospectionRoutes } from '../../src/oidc/introspection.js';
 import { mountTokenRoutes } from '../../src/oidc/routes.js';
@@ -110,6 +111,7 @@ export async function startTestServer(options: { yaml?: string; logger?: Logger 
     config, issuer, basePath: '/dex', storage, signer, connectors, logger, audit,
     metrics: createIssuerMetrics(new Registry()),
     now: clock,
+    backchannel: createLogoutNotifier({ storage, signer, issuer, audit, logger, now: clock }),
   };
   const router = new Router({ prefix: '/dex' });
   mountTokenRoutes(router, ctx);

@@ -64,16 +64,24 @@ describe('revocation endpoint (RFC 7009)', () => {
     expect(metadata.revocation_endpoint_auth_signing_alg_values_supported).toEqual(metadata.token_endpoint_auth_signing_alg_values_supported);
   });
 
-  it('revokes the whole session when a refresh token is revoked: refresh, access token and userinfo all refused', async () => {
+  it('revokes the whole grant when a refresh token is revoked: refresh, every access token of it and userinfo all refused', async () => {
     const config = await relyingParty();
     const tokens = await logIn(config);
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
     const sid = claimsOf(tokens.access_token).sid as string;
-    await client.tokenRevocation(config, tokens.refresh_token!, { token_type_hint: 'refresh_token' });
+    const familyId = refreshed.refresh_token!.split('.')[0]!;
+    await client.tokenRevocation(config, refreshed.refresh_token!, { token_type_hint: 'refresh_token' });
 
-    await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
-    await expect(client.fetchUserInfo(config, tokens.access_token, client.skipSubjectCheck)).rejects.toMatchObject({ status: 401 });
-    expect(await idp.storage.refreshTokens.get(sid)).toBeUndefined();
-    expect(await idp.storage.revocations.get(`sid:${sid}`)).toMatchObject({ kind: 'sid', value: sid, userId: ADMIN.userId });
+    await expect(client.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    for (const accessToken of [tokens.access_token, refreshed.access_token]) {
+      await expect(client.fetchUserInfo(config, accessToken, client.skipSubjectCheck)).rejects.toMatchObject({ status: 401 });
+      const jti = claimsOf(accessToken).jti as string;
+      expect(await idp.storage.revocations.get(`jti:${jti}`)).toMatchObject({ kind: 'jti', value: jti, userId: ADMIN.userId });
+    }
+    expect(await idp.storage.refreshTokens.get(familyId)).toBeUndefined();
+    // The sid is the browser's login session, shared with other clients: the grant's revocation leaves it be.
+    expect(familyId).not.toBe(sid);
+    expect(await idp.storage.revocations.get(`sid:${sid}`)).toBeUndefined();
     const audit = idp.audit.events.filter((event) => event.event === 'token_revoked').at(-1);
     expect(audit).toMatchObject({ clientId: EXAMPLE_APP.id, tokenType: 'refresh_token', sid });
     expect(JSON.stringify(idp.audit.events)).not.toContain(tokens.refresh_token!.split('.')[1]);

@@ -91,14 +91,19 @@ describe('two replicas on one PostgreSQL', () => {
     expect((await client.refreshTokenGrant(viaB, onA.refresh_token!)).refresh_token).toBeTruthy();
   });
 
-  it('treats the rotated token as reuse after reuseInterval on the other replica: refused, and the session revoked', async () => {
+  it('treats the rotated token as reuse after reuseInterval on the other replica: refused, and the grant revoked', async () => {
     const { tokens } = await logInVia(a, a);
     const rotated = await client.refreshTokenGrant(await relyingParty(issuer, a), tokens.refresh_token!);
     await new Promise((resolve) => setTimeout(resolve, REUSE_INTERVAL_MS + 300));
     const viaB = await relyingParty(issuer, b);
     await expect(client.refreshTokenGrant(viaB, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     await expect(client.refreshTokenGrant(await relyingParty(issuer, a), rotated.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
-    expect(await storage.revocations.get(`sid:${tokens.refresh_token!.split('.')[0]}`)).toMatchObject({ kind: 'sid' });
+    expect(await storage.refreshTokens.get(tokens.refresh_token!.split('.')[0]!)).toBeUndefined();
+    // Every access token the family issued is denied by its jti (its sid is the browser's login session's).
+    for (const accessToken of [tokens.access_token, rotated.access_token]) {
+      const { jti } = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()) as { jti: string };
+      expect(await storage.revocations.get(`jti:${jti}`)).toMatchObject({ kind: 'jti' });
+    }
   });
 
   it('rotates signing keys once while both run, and both serve the same /keys', async () => {

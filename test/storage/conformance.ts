@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/clock.js';
 import { withStatic } from '../../src/storage/static.js';
 import { StorageError, type Collection, type Storage } from '../../src/storage/storage.js';
-import { HOUR, KIND_FIXTURES, authCode, authRequest, client, connector, deviceRequest, password, refreshToken, revocation } from './fixtures.js';
+import { HOUR, KIND_FIXTURES, authCode, authRequest, client, connector, consent, deviceRequest, loginSession, password, refreshToken, revocation } from './fixtures.js';
 
 export type ManualClock = ReturnType<typeof manualClock>;
 
@@ -214,6 +214,16 @@ export function runStorageConformance(name: string, makeStorage: MakeStorage): v
         expect((await storage.refreshTokens.list({ index: 'user-1' })).map((t) => t.id)).toEqual(['a', 'b']);
         expect((await storage.refreshTokens.list()).map((t) => t.id)).toEqual(['a', 'b', 'c']);
         expect(await storage.refreshTokens.list({ index: 'nobody' })).toEqual([]);
+      });
+
+      it('lists the login sessions of one user by identity.userId, and the consents of one subject', async () => {
+        await storage.loginSessions.create(loginSession('s2', clock(), 'user-1'));
+        await storage.loginSessions.create(loginSession('s1', clock(), 'user-1'));
+        await storage.loginSessions.create(loginSession('s3', clock(), 'user-2'));
+        expect((await storage.loginSessions.list({ index: 'user-1' })).map((s) => s.id)).toEqual(['s1', 's2']);
+        await storage.consents.create(consent('c1', clock(), 'sub-a'));
+        await storage.consents.create(consent('c2', clock(), 'sub-b'));
+        expect((await storage.consents.list({ index: 'sub-b' })).map((c) => c.id)).toEqual(['c2']);
       });
 
       it('finds a device request by userCodeHash, and no expired one', async () => {

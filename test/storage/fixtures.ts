@@ -3,8 +3,8 @@
  * nothing is dropped or reshaped. Times are relative to `now` so expiry tests can move the clock.
  */
 import type {
-  AuthCode, AuthRequest, Client, ConnectorRecord, DeviceRequest, EpochMs, LoginFailures, Password, RefreshToken, Revocation, SamlRequest,
-  PushedAuthRequest, SigningKeys, Storage, StoredIdentity, UsedId,
+  AuthCode, AuthRequest, Client, Consent, ConnectorRecord, ConsoleSession, DeviceRequest, EpochMs, LoginFailures, LoginSession, MFACredentials, Password, RefreshToken, Revocation, SamlRequest,
+  PushedAuthRequest, SigningKeys, Storage, StoredIdentity, TrafficReport, UsedId,
 } from '../../src/storage/storage.js';
 
 export const HOUR = 3_600_000;
@@ -28,6 +28,11 @@ export const client = (id = 'app'): Client => ({
   logoURL: 'https://app.example.com/logo.png',
   allowedConnectors: ['github', 'local'],
   requirePKCE: true,
+  skipApprovalScreen: false,
+  allowedGroups: ['admins', 'ünïcode'],
+  postLogoutRedirectURIs: ['https://app.example.com/signed-out'],
+  backchannelLogoutURI: 'https://app.example.com/backchannel-logout',
+  backchannelLogoutSessionRequired: true,
 });
 
 export const authRequest = (id: string, now: EpochMs): AuthRequest => ({
@@ -48,9 +53,14 @@ export const authRequest = (id: string, now: EpochMs): AuthRequest => ({
   identity: identity(),
   connectorData: 'eyJ1cHN0cmVhbSI6InRva2VuIn0=',
   authTime: Math.floor(now / 1000),
+  sessionId: 'login-session-1',
   csrfToken: 'csrf-789',
   responseMode: 'form_post',
   resources: ['https://api.example.com/', 'urn:example:ledger'],
+  amr: ['pwd', 'otp', 'mfa'],
+  acr: 'urn:idgate:acr:mfa',
+  acrValues: ['urn:idgate:acr:mfa', 'phr'],
+  mfa: { passed: ['totp'], pending: { kind: 'webauthn-assertion', authenticatorId: 'passkey', challenge: 'Y2hhbGxlbmdl' } },
   browserHash: 'browser-hash',
   parkedLogin: { finishHash: 'finish-hash', connectorId: 'saml', identity: identity('user-2'), connectorData: 'cGFya2Vk', denied: 'not this time' },
   createdAt: now,
@@ -70,6 +80,9 @@ export const authCode = (id: string, now: EpochMs): AuthCode => ({
   connectorData: 'b3BhcXVl',
   authTime: Math.floor(now / 1000),
   sessionId: 'session-1',
+  loginSession: true,
+  amr: ['pwd', 'otp'],
+  acr: 'urn:example:mfa',
   resources: ['https://api.example.com/'],
   createdAt: now,
   expiresAt: now + HOUR,
@@ -99,6 +112,9 @@ export const deviceRequest = (id: string, now: EpochMs, userCodeHash = 'user-cod
 
 export const refreshToken = (id: string, now: EpochMs, userId = 'user-1'): RefreshToken => ({
   id,
+  accessTokens: [{ jti: 'jti-1', expiresAt: now + HOUR }],
+  amr: ['pwd'],
+  acr: 'urn:example:pwd',
   clientId: 'app',
   connectorId: 'github',
   scopes: ['openid', 'offline_access'],
@@ -177,6 +193,68 @@ export const loginFailures = (id: string, now: EpochMs): LoginFailures => ({
   expiresAt: now + HOUR,
 });
 
+export const mfaCredentials = (id: string, now: EpochMs): MFACredentials => ({
+  id,
+  connectorId: 'local',
+  userId: 'user-1',
+  totp: [{ authenticatorId: 'totp', secret: 'JBSWY3DPEHPK3PXP', lastUsedStep: 58_000_000, createdAt: now }],
+  webauthn: [{
+    authenticatorId: 'passkey', credentialId: 'Y3JlZGVudGlhbA', publicKey: 'cHVibGljLWtleQ', counter: 7, transports: ['usb', 'internal'],
+    createdAt: now, lastUsedAt: now,
+  }],
+  webauthnUserId: 'dXNlci1oYW5kbGU',
+  recoveryCodeHashes: ['47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU'],
+  createdAt: now,
+  updatedAt: now,
+});
+
+export const loginSession = (id: string, now: EpochMs, userId = 'user-1'): LoginSession => ({
+  id,
+  connectorId: 'github',
+  identity: identity(userId),
+  connectorData: 'b3BhcXVl',
+  connectorScopes: { offlineAccess: true, groups: false },
+  authTime: Math.floor(now / 1000),
+  amr: ['pwd', 'otp'],
+  clients: [{ clientId: 'app', firstAt: now, lastAt: now }, { clientId: 'other-app', firstAt: now, lastAt: now + 1 }],
+  createdAt: now,
+  lastUsedAt: now,
+  absoluteExpiresAt: now + 24 * HOUR,
+  expiresAt: now + HOUR,
+});
+
+export const consent = (id: string, now: EpochMs, subject = 'CgZ1c2VyLTESBmdpdGh1Yg'): Consent => ({
+  id,
+  subject,
+  userId: 'user-1',
+  connectorId: 'github',
+  clientId: 'app',
+  scopes: ['openid', 'email', 'offline_access'],
+  createdAt: now,
+  updatedAt: now,
+});
+
+export const consoleSession = (id: string, now: EpochMs): ConsoleSession => ({
+  id,
+  pending: { state: 'state-1', nonce: 'nonce-1', codeVerifier: 'verifier-1', returnTo: '/console/graph?window=5m' },
+  user: { subject: 'CiQwOGE4Njg0Yi1kYjg4', name: 'Jane Doe', email: 'jane@example.com', groups: ['ops', 'ünïcode'] },
+  csrfToken: 'csrf-1',
+  createdAt: now,
+  expiresAt: now + HOUR,
+});
+
+export const trafficReport = (id: string, now: EpochMs): TrafficReport => ({
+  id,
+  replica: 'filter-a',
+  from: now - 10_000,
+  to: now,
+  edges: [{
+    peer: 'spiffe://cluster.local/ns/shop/sa/web', requestPrincipal: 'https://issuer.example/sub-1', namespace: 'shop', labels: 'app=orders,version=v1',
+    allow: 3, deny: 1, recent: [{ time: new Date(now).toISOString(), decision: 'deny', path: '/orders' }],
+  }],
+  expiresAt: now + HOUR,
+});
+
 type AnyRecord = { id: string; [field: string]: unknown };
 
 /** Every kind: a full record, a changed copy of it (for update), and whether it expires (so GC may delete it). */
@@ -195,7 +273,8 @@ export const KIND_FIXTURES: KindFixture[] = [
   { kind: 'authCodes', make: (now) => plain(authCode('code-hash-1', now)), change: (r) => ({ ...r, scopes: ['openid'] }), expires: true },
   { kind: 'deviceRequests', make: (now) => plain(deviceRequest('device-code-hash-1', now)), change: (r) => ({ ...r, status: 'issued', connectorData: undefined }), expires: true },
   { kind: 'pushedAuthRequests', make: (now) => plain(pushedAuthRequest('par-1', now)), change: (r) => ({ ...r, params: {} }), expires: true },
-  { kind: 'refreshTokens', make: (now) => plain(refreshToken('family-1', now)), change: (r) => ({ ...r, tokenHash: 'rotated-hash' }), expires: true },
+  // A family of a browser's login session (sessionId): a session of its own is refreshToken() as it is.
+  { kind: 'refreshTokens', make: (now) => plain({ ...refreshToken('family-1', now), sessionId: 'login-session-1' }), change: (r) => ({ ...r, tokenHash: 'rotated-hash' }), expires: true },
   { kind: 'passwords', make: () => plain(password()), change: (r) => ({ ...r, groups: [] }), expires: false },
   { kind: 'keys', make: (now) => plain(signingKeys(now)), change: (r) => ({ ...r, verificationKeys: [] }), expires: false },
   { kind: 'connectors', make: () => plain(connector('github')), change: (r) => ({ ...r, name: 'GitHub Enterprise' }), expires: false },
@@ -203,4 +282,9 @@ export const KIND_FIXTURES: KindFixture[] = [
   { kind: 'usedIds', make: (now) => plain(usedId('saml:_assertion', now)), change: (r) => ({ ...r, expiresAt: (r.expiresAt as number) + 1 }), expires: true },
   { kind: 'revocations', make: (now) => plain(revocation('session-1', now)), change: (r) => ({ ...r, userId: 'user-2' }), expires: true },
   { kind: 'loginFailures', make: (now) => plain(loginFailures('key-hash', now)), change: (r) => ({ ...r, failures: [], lockedUntil: r.expiresAt }), expires: true },
+  { kind: 'mfaCredentials', make: (now) => plain(mfaCredentials('user-sub', now)), change: (r) => ({ ...r, recoveryCodeHashes: [] }), expires: false },
+  { kind: 'loginSessions', make: (now) => plain(loginSession('session-hash', now)), change: (r) => ({ ...r, clients: [], connectorData: undefined }), expires: true },
+  { kind: 'consents', make: (now) => plain(consent('consent-hash', now)), change: (r) => ({ ...r, scopes: ['openid'] }), expires: false },
+  { kind: 'consoleSessions', make: (now) => plain(consoleSession('cookie-hash', now)), change: (r) => ({ ...r, pending: undefined }), expires: true },
+  { kind: 'trafficReports', make: (now) => plain(trafficReport(`filter-a:${now}`, now)), change: (r) => ({ ...r, edges: [] }), expires: true },
 ];

@@ -4,7 +4,7 @@ import { createMemoryBackend } from '../../src/storage/memory.js';
 import { createStorage, indexKeyOf } from '../../src/storage/records.js';
 import { RECORD_KINDS, type RecordBackend } from '../../src/storage/storage.js';
 import { expectStorageError } from './conformance.js';
-import { HOUR, authCode, client, refreshToken, revocation } from './fixtures.js';
+import { HOUR, authCode, client, consent, loginSession, refreshToken, revocation } from './fixtures.js';
 
 describe('Collection.update against a backend that always loses the race', () => {
   it('gives up with conflict after maxUpdateAttempts, having run the updater that many times', async () => {
@@ -36,10 +36,12 @@ describe('the columns createStorage writes', () => {
     ]);
   });
 
-  it('indexes refresh tokens by identity.userId, revocations by userId, and nothing else', () => {
+  it('indexes refresh tokens and login sessions by identity.userId, revocations by userId, consents by subject, and nothing else', () => {
     expect(indexKeyOf('refreshTokens', refreshToken('f', 0, 'user-9'))).toBe('user-9');
     expect(indexKeyOf('revocations', revocation('s', 0, 'user-7'))).toBe('user-7');
     expect(indexKeyOf('revocations', { ...revocation('s', 0), userId: undefined })).toBeNull();
+    expect(indexKeyOf('loginSessions', loginSession('s', 0, 'user-5'))).toBe('user-5');
+    expect(indexKeyOf('consents', consent('c', 0, 'sub-3'))).toBe('sub-3');
     expect(indexKeyOf('authCodes', authCode('c', 0))).toBeNull();
     expect(indexKeyOf('clients', client('app'))).toBeNull();
   });

@@ -144,11 +144,11 @@ describe('issuer audit stream', () => {
   it('records every event of the flow at logger.level error, where the process log has none', () => {
     expect(lines.map((line) => `${line.type}:${line.outcome}`)).toEqual([
       'login:refused',
-      'login:succeeded', 'consent_denied:refused',
-      'login:succeeded', 'consent_given:succeeded',
+      'login:succeeded', 'session_created:succeeded', 'consent_denied:refused',
+      'login:succeeded', 'session_created:succeeded', 'consent_given:succeeded',
       'token_issued:succeeded', 'token_issued:succeeded',
       'token_refused:refused', 'token_refused:refused',
-      'session_revoked:succeeded', 'token_refused:refused',
+      'session_ended:succeeded', 'token_refused:refused',
       'token_revoked:succeeded',
     ]);
     expect(logLines.filter((line) => /login|token|consent/.test(line))).toEqual([]);
@@ -176,25 +176,30 @@ describe('issuer audit stream', () => {
   });
 
   it("records the approval page's Deny as consent_denied, and Approve as consent_given", () => {
-    expect(lines[2]).toMatchObject({ type: 'consent_denied', outcome: 'refused', reason: 'access_denied', clientId: EXAMPLE_APP.id, connectorId: 'local', scopes: ['openid', 'email', 'offline_access'] });
-    expect(lines[4]).toMatchObject({ type: 'consent_given', outcome: 'succeeded', clientId: EXAMPLE_APP.id, subject: lines[1]!.subject });
+    expect(lines[3]).toMatchObject({ type: 'consent_denied', outcome: 'refused', reason: 'access_denied', clientId: EXAMPLE_APP.id, connectorId: 'local', scopes: ['openid', 'email', 'offline_access'] });
+    expect(lines[6]).toMatchObject({ type: 'consent_given', outcome: 'succeeded', clientId: EXAMPLE_APP.id, subject: lines[1]!.subject, remembered: true });
+  });
+
+  it('records each login session started, with its sid, the user and the methods used', () => {
+    expect(lines[5]).toMatchObject({ type: 'session_created', clientId: EXAMPLE_APP.id, connectorId: 'local', userId: ADMIN.userId, subject: lines[1]!.subject, amr: ['pwd'] });
+    expect(lines[5]!.sid).not.toBe(lines[2]!.sid);
   });
 
   it('records each token issued with its grant, subject and session', () => {
-    expect(lines[5]).toMatchObject({ type: 'token_issued', grant: 'authorization_code', clientId: EXAMPLE_APP.id, subject: lines[1]!.subject, connectorId: 'local', refreshTokenIssued: true });
-    expect(lines[6]).toMatchObject({ type: 'token_issued', grant: 'refresh_token', clientId: EXAMPLE_APP.id, sid: lines[5]!.sid });
+    expect(lines[7]).toMatchObject({ type: 'token_issued', grant: 'authorization_code', clientId: EXAMPLE_APP.id, subject: lines[1]!.subject, connectorId: 'local', refreshTokenIssued: true, sid: lines[5]!.sid });
+    expect(lines[8]).toMatchObject({ type: 'token_issued', grant: 'refresh_token', clientId: EXAMPLE_APP.id, sid: lines[5]!.sid });
   });
 
   it('names the client id tried on invalid_client, known or not, and never the secret it sent', () => {
-    expect(lines[7]).toMatchObject({ type: 'token_refused', reason: 'invalid_client', grant: 'refresh_token', clientId: EXAMPLE_APP.id });
-    expect(lines[8]).toMatchObject({ type: 'token_refused', reason: 'invalid_client', grant: 'refresh_token', clientId: 'no-such-client' });
-    expect(JSON.stringify([lines[7], lines[8]])).not.toMatch(/not-the-secret-5e2|guess-9a8b/);
+    expect(lines[9]).toMatchObject({ type: 'token_refused', reason: 'invalid_client', grant: 'refresh_token', clientId: EXAMPLE_APP.id });
+    expect(lines[10]).toMatchObject({ type: 'token_refused', reason: 'invalid_client', grant: 'refresh_token', clientId: 'no-such-client' });
+    expect(JSON.stringify([lines[9], lines[10]])).not.toMatch(/not-the-secret-5e2|guess-9a8b/);
   });
 
-  it('records a reused code with the RFC error code and the session it revoked', () => {
-    expect(lines[9]).toMatchObject({ type: 'session_revoked', reason: 'code_reused', sid: lines[5]!.sid });
-    expect(lines[10]).toMatchObject({ type: 'token_refused', reason: 'invalid_grant', grant: 'authorization_code' });
-    expect(lines[11]).toMatchObject({ type: 'token_revoked', tokenType: 'access_token', hint: 'access_token', clientId: EXAMPLE_APP.id });
+  it('records a reused code with the RFC error code and the login session it ended', () => {
+    expect(lines[11]).toMatchObject({ type: 'session_ended', reason: 'code_reused', sid: lines[5]!.sid, clients: [EXAMPLE_APP.id], refreshTokensRevoked: 1 });
+    expect(lines[12]).toMatchObject({ type: 'token_refused', reason: 'invalid_grant', grant: 'authorization_code' });
+    expect(lines[13]).toMatchObject({ type: 'token_revoked', tokenType: 'access_token', hint: 'access_token', clientId: EXAMPLE_APP.id });
   });
 
   it('writes no password, code, token or client secret, and no field named code', () => {

@@ -8,11 +8,11 @@
  * out until it loads.
  */
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { TLS_VERSIONS, type ParsedConfig } from '../../config/schema.js';
+import { parseCertificateBundle } from '../../http/client-certificate.js';
 
 export type GrpcConfig = NonNullable<ParsedConfig['grpc']>;
 
@@ -24,9 +24,7 @@ const WATCH_INTERVAL_MS = 5_000;
  * a CA file without a single certificate in it silently, and would then refuse every client.
  */
 export function checkCertificateBundle(pem: Buffer): void {
-  const blocks = pem.toString('utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) throw new Error('no PEM certificate in it');
-  for (const block of blocks) new X509Certificate(block);
+  parseCertificateBundle(pem);
 }
 
 function readFiles(config: GrpcConfig): SecureContextOptions {

@@ -6,6 +6,7 @@
 import { parseFilterConfig, type FilterConfig } from '../../authz/config.js';
 import { defaultEscapedSlashesAction } from '../../authz/policy/normalize-path.js';
 import { loadPolicyFiles, type LoadedPolicies } from '../../authz/policy/load.js';
+import type { DestinationRuleResource, PolicyResource } from '../../authz/policy/resources.js';
 import type { Config } from '../../config/load.js';
 import { checkAuthorizationPolicyReferences } from './checkers/authorization-policy.js';
 import { checkDestinationRuleHosts } from './checkers/destination-rule-hosts.js';
@@ -43,6 +44,8 @@ export interface ValidationReport {
   skipped: SkippedChecks[];
   /** Documents of other kinds, not read: "VirtualService (networking.istio.io/v1)" and how many. */
   ignored?: ReadonlyMap<string, number>;
+  /** What the checks read (the console shows it beside the findings). */
+  loaded: { resources: readonly PolicyResource[]; destinationRules: readonly DestinationRuleResource[]; inventory: Inventory };
 }
 
 function available(inventory: Inventory, options: ValidateOptions): Record<Need, boolean> {
@@ -128,5 +131,8 @@ export async function validateSources(paths: readonly string[], options: Validat
   }
   const objects = loaded.resources.length + destinationRules.length + loaded.extras!.inventory.length;
   const { ignored } = loaded.extras!;
-  return { findings: findings.sort(compareFindings), files: loaded.files, objects, skipped: skippedChecks(have), ...(ignored.size > 0 ? { ignored } : {}) };
+  return {
+    findings: findings.sort(compareFindings), files: loaded.files, objects, skipped: skippedChecks(have), ...(ignored.size > 0 ? { ignored } : {}),
+    loaded: { resources: loaded.resources, destinationRules, inventory },
+  };
 }

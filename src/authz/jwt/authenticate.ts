@@ -16,7 +16,7 @@ import { KeySource, type KeySourceOptions } from './key-source.js';
 import { locateToken, locationsOf, sameLocation, type TokenLocation } from './locate-token.js';
 import { checkTokenSize, parseToken, type ParsedToken } from './parse-token.js';
 import { TokenCache } from './token-cache.js';
-import { joseVerifier, nodeCryptoVerifier, type SignatureVerifier } from './verify-signature.js';
+import { signatureVerifier, type SignatureVerifier } from './verify-signature.js';
 
 export type Authentication =
   | { kind: 'anonymous' }
@@ -46,7 +46,7 @@ export class Authenticator {
 
   constructor(private readonly options: AuthenticatorOptions) {
     this.cache = new TokenCache(options.config.tokenCache);
-    this.verifySignature = options.config.verifier === 'jose' ? joseVerifier : nodeCryptoVerifier;
+    this.verifySignature = signatureVerifier(options.config.verifier);
     this.algorithms = new Set(options.config.algorithms);
     this.skewMs = options.config.clockSkew;
   }

@@ -1,7 +1,9 @@
 /**
  * Finds the request's JWT where the jwtRules say to look (fromHeaders with prefix, fromParams,
  * fromCookies), or, for a rule that says nothing, in `Authorization: Bearer` and the `access_token`
- * query parameter, as Envoy's jwt_authn does.
+ * query parameter, as Envoy's jwt_authn does. Wherever a rule reads `Authorization: Bearer`, the
+ * `DPoP` scheme (RFC 9449 §7.1) is read too: the location a token was found at tells the binding
+ * checks (binding/token-binding.ts) which scheme it came under.
  */
 import type { JwtRuleSpec } from '../config.js';
 
@@ -12,10 +14,24 @@ export interface LocatedToken {
   location: TokenLocation;
 }
 
+/** The prefix of a token under the DPoP authorization scheme (the location's `prefix`). */
+const DPOP_PREFIX = 'DPoP ';
+
 const DEFAULT_LOCATIONS: TokenLocation[] = [
   { kind: 'header', name: 'authorization', prefix: 'Bearer ' },
+  { kind: 'header', name: 'authorization', prefix: DPOP_PREFIX },
   { kind: 'param', name: 'access_token' },
 ];
+
+/** Whether a token found at `location` came under the DPoP authorization scheme. */
+export function isDpopScheme(location: TokenLocation): boolean {
+  // The length first: on the hot path this is asked of every bearer token, and lower-casing allocates.
+  return location.kind === 'header' && location.prefix.length === DPOP_PREFIX.length && location.name === 'authorization' && location.prefix.toLowerCase() === 'dpop ';
+}
+
+function isBearerAuthorization(location: TokenLocation): boolean {
+  return location.kind === 'header' && location.name === 'authorization' && location.prefix.toLowerCase() === 'bearer ';
+}
 
 const LOCATIONS = new WeakMap<JwtRuleSpec, TokenLocation[]>();
 
@@ -23,7 +39,11 @@ export function locationsOf(rule: JwtRuleSpec): TokenLocation[] {
   const cached = LOCATIONS.get(rule);
   if (cached) return cached;
   const out: TokenLocation[] = [];
-  for (const h of rule.fromHeaders ?? []) out.push({ kind: 'header', name: h.name.toLowerCase(), prefix: h.prefix ?? '' });
+  for (const h of rule.fromHeaders ?? []) {
+    const location: TokenLocation = { kind: 'header', name: h.name.toLowerCase(), prefix: h.prefix ?? '' };
+    out.push(location);
+    if (isBearerAuthorization(location)) out.push({ kind: 'header', name: 'authorization', prefix: DPOP_PREFIX });
+  }
   for (const name of rule.fromParams ?? []) out.push({ kind: 'param', name });
   for (const name of rule.fromCookies ?? []) out.push({ kind: 'cookie', name });
   const locations = out.length > 0 ? out : DEFAULT_LOCATIONS;

@@ -1,6 +1,6 @@
 /**
  * A public JWK turned into a node:crypto KeyObject bound to the algorithms its type allows: an RSA key
- * verifies RS256..PS512 only, a P-256 key ES256 only, an Ed25519 key EdDSA only, and a key whose JWK names an
+ * verifies RS256..PS512 only, a P-256 key ES256 only, an Ed25519 key EdDSA (or its RFC 9864 name Ed25519) only, and a key whose JWK names an
  * `alg` only that one. This binding is what keeps a token from choosing how it is verified.
  */
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
@@ -14,11 +14,11 @@ export interface VerificationKey {
   jwk: JWK;
 }
 
-const BY_CURVE: Record<string, JwsAlgorithm> = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512', Ed25519: 'EdDSA' };
+const BY_CURVE: Record<string, JwsAlgorithm[]> = { 'P-256': ['ES256'], 'P-384': ['ES384'], 'P-521': ['ES512'], Ed25519: ['EdDSA', 'Ed25519'] };
 
 function algorithmsForKey(jwk: JWK): JwsAlgorithm[] {
   if (jwk.kty === 'RSA') return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
-  if ((jwk.kty === 'EC' || jwk.kty === 'OKP') && jwk.crv && BY_CURVE[jwk.crv]) return [BY_CURVE[jwk.crv]!];
+  if ((jwk.kty === 'EC' || jwk.kty === 'OKP') && jwk.crv && BY_CURVE[jwk.crv]) return BY_CURVE[jwk.crv]!;
   return [];
 }
 

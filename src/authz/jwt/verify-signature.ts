@@ -14,7 +14,7 @@ const HASH: Record<JwsAlgorithm, string | null> = {
   RS256: 'sha256', RS384: 'sha384', RS512: 'sha512',
   PS256: 'sha256', PS384: 'sha384', PS512: 'sha512',
   ES256: 'sha256', ES384: 'sha384', ES512: 'sha512',
-  EdDSA: null,
+  EdDSA: null, Ed25519: null,
 };
 
 export const nodeCryptoVerifier: SignatureVerifier = (_token, signingInput, signature, alg, { key }) => {
@@ -38,3 +38,8 @@ export const joseVerifier: SignatureVerifier = async (token, _signingInput, _sig
     return false;
   }
 };
+
+/** The path `filter.verifier` names; access tokens and DPoP proofs are verified through the same one. */
+export function signatureVerifier(name: 'node-crypto' | 'jose'): SignatureVerifier {
+  return name === 'jose' ? joseVerifier : nodeCryptoVerifier;
+}

@@ -4,8 +4,10 @@
  * the trust rule. `By=` is public (a proxy's own SPIFFE ID), so it proves nothing by itself: the header
  * is believed only when the config says the trusted proxy overwrites it (forwardClientCertDetails
  * SANITIZE_SET: exactly one element, the proxy's) or appends to it (APPEND_FORWARD: the last element is
- * the proxy's), and that element's By= is in trustedBy. SANITIZE (the default): never believed.
+ * the proxy's), and that element's By= is in trustedBy. SANITIZE (the default): never believed. The
+ * same element gives the peer identity (URI=) and the client certificate (Hash=, Cert=).
  */
+import type { PeerCertificate } from '../check-input.js';
 
 export type XfccElement = Array<[key: string, value: string]>;
 
@@ -46,19 +48,35 @@ export interface XfccTrust {
   forwardClientCertDetails: 'SANITIZE' | 'SANITIZE_SET' | 'APPEND_FORWARD';
 }
 
-/** The client URI SAN the trusted proxy wrote, or undefined when the header is not to be believed. */
-export function peerFromXfcc(header: string | undefined, trust: XfccTrust): string | undefined {
+/** The element the trusted proxy wrote, or undefined when the header is not to be believed. */
+export function trustedXfccElement(header: string | undefined, trust: XfccTrust): XfccElement | undefined {
   if (!header || trust.forwardClientCertDetails === 'SANITIZE' || trust.trustedBy.size === 0) return undefined;
   const elements = parseXfcc(header);
   if (trust.forwardClientCertDetails === 'SANITIZE_SET' && elements.length !== 1) return undefined;
-  return trustedXfccUri(elements[elements.length - 1], trust.trustedBy);
+  const last = elements[elements.length - 1];
+  if (!last || !last.some(([k, v]) => k === 'by' && trust.trustedBy.has(v))) return undefined;
+  return last;
 }
 
-/** The element's URI SAN when its By= is in `trustedBy`. */
-function trustedXfccUri(last: XfccElement | undefined, trustedBy: ReadonlySet<string>): string | undefined {
-  if (!last) return undefined;
-  const by = last.filter(([k]) => k === 'by').map(([, v]) => v);
-  if (!by.some((b) => trustedBy.has(b))) return undefined;
-  const uri = last.find(([k, v]) => k === 'uri' && v !== '');
-  return uri?.[1];
+/** The client URI SAN the trusted proxy wrote, or undefined when the header is not to be believed. */
+export function peerFromXfcc(header: string | undefined, trust: XfccTrust): string | undefined {
+  const element = trustedXfccElement(header, trust);
+  return element ? peerFromXfccElement(element) : undefined;
+}
+
+/** A trusted element's first non-empty URI SAN: the peer identity. */
+export function peerFromXfccElement(element: XfccElement): string | undefined {
+  return element.find(([k, v]) => k === 'uri' && v !== '')?.[1];
+}
+
+/**
+ * The client certificate in a trusted element, for certificate-bound tokens: `Hash=` (hex SHA-256 of
+ * the DER, which Envoy always writes) when present, else `Cert=` (URL-encoded PEM: Envoy with
+ * `cert: true`, nginx's $ssl_client_escaped_cert). An empty value is no certificate.
+ */
+export function certificateOf(element: XfccElement): PeerCertificate | undefined {
+  const hash = element.find(([k, v]) => k === 'hash' && v !== '')?.[1];
+  if (hash !== undefined) return { sha256Hex: hash };
+  const cert = element.find(([k, v]) => k === 'cert' && v !== '')?.[1];
+  return cert === undefined ? undefined : { urlEncodedPem: cert };
 }

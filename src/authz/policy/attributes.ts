@@ -22,6 +22,8 @@ export interface RequestAttributes {
   claims?: Readonly<Record<string, unknown>>;
   audiences?: readonly string[];
   presenter?: string;
+  /** request.auth.binding: how the token is sender-constrained (`mtls`, `dpop`; `none` for a bearer token), checked before. */
+  binding?: readonly string[];
   /** Claims split on whitespace before matching (scope, permission, spaceDelimitedClaims). */
   spaceDelimitedClaims: ReadonlySet<string>;
   host: string;

@@ -182,6 +182,7 @@ function compileCondition(key: string, values: readonly string[], namespace: str
         case 'request.auth.principal': return compileRequestPrincipals(values);
         case 'request.auth.audiences': { const m = anyElement(compileStringMatcher(values)); return (a) => m(a.audiences); }
         case 'request.auth.presenter': { const m = compileStringMatcher(values); return (a) => m(a.presenter); }
+        case 'request.auth.binding': { const m = anyElement(compileStringMatcher(values)); return (a) => m(a.binding); }
         case 'destination.ip': { const m = compileIpMatcher(values); return (a) => m(a.destinationIp); }
         case 'destination.port': return compilePorts(values, (a) => a.destinationPort);
         case 'connection.sni': { const m = compileStringMatcher(values); return (a) => m(a.sni); }

@@ -1,6 +1,7 @@
 /**
  * The `when` condition keys Istio accepts (conditions reference page, security.go ValidateAttribute),
- * parsed once: headers, JWT claims (nested with [a][b]), peer and connection attributes, dynamic metadata.
+ * parsed once: headers, JWT claims (nested with [a][b]), peer and connection attributes, dynamic
+ * metadata; plus idgate's `request.auth.binding` (how the token is sender-constrained).
  */
 
 export type ConditionKey =
@@ -19,6 +20,7 @@ export type ConditionKey =
         | 'request.auth.principal'
         | 'request.auth.audiences'
         | 'request.auth.presenter'
+        | 'request.auth.binding'
         | 'destination.ip'
         | 'destination.port'
         | 'connection.sni';
@@ -26,8 +28,11 @@ export type ConditionKey =
 
 const ATTRIBUTES = new Set([
   'source.ip', 'remote.ip', 'source.namespace', 'source.principal', 'source.serviceAccount', 'source.trustDomain',
-  'request.auth.principal', 'request.auth.audiences', 'request.auth.presenter', 'destination.ip', 'destination.port', 'connection.sni',
+  'request.auth.principal', 'request.auth.audiences', 'request.auth.presenter', 'request.auth.binding', 'destination.ip', 'destination.port', 'connection.sni',
 ]);
+
+/** request.auth.binding's values: idgate's key, beside Istio's (binding/token-binding.ts). */
+export const BINDING_VALUES: ReadonlySet<string> = new Set(['mtls', 'dpop', 'none']);
 
 const REJECTED: Record<string, string> = {
   'destination.labels': 'destination.labels is not supported: use the policy selector',

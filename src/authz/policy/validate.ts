@@ -5,7 +5,7 @@
  * rules never matches), a warning too. Each problem names the field path.
  */
 import type { PolicyProblem } from '../errors.js';
-import { PEER_IDENTITY_ATTRIBUTES, parseConditionKey } from './condition-keys.js';
+import { BINDING_VALUES, PEER_IDENTITY_ATTRIBUTES, parseConditionKey } from './condition-keys.js';
 import { parseBlock } from './ip-match.js';
 import { isPathTemplate, validatePathTemplate } from './path-template.js';
 import type { AuthorizationPolicySpec, PolicyResource, RequestAuthenticationSpec } from './resources.js';
@@ -170,6 +170,9 @@ function validateAuthorizationPolicy(spec: AuthorizationPolicySpec): Found[] {
       const all = [...(condition.values ?? []), ...(condition.notValues ?? [])];
       if (IP_KEYS.has(condition.key)) {
         for (const v of all) if (!parseBlock(v)) found.push(error(c, `"${v}" is not an IP address or CIDR block`));
+      }
+      if (condition.key === 'request.auth.binding') {
+        for (const v of all) if (!BINDING_VALUES.has(v)) found.push(error(c, `"${v}" is not a binding: use mtls, dpop or none`));
       }
       if (condition.key === 'destination.port') {
         for (const v of all) if (!/^\d+$/.test(v) || Number(v) > 65535) found.push(error(c, `"${v}" is not a port (0-65535)`));

@@ -6,7 +6,9 @@
  * Allow: status {code 0}, ok_response {headers (append=false), headers_to_remove (the token, spoofed
  * identity headers), query_parameters_to_remove}, dynamic_metadata {peer_principal, request_principal}.
  * Deny: status {code 16 (401) or 7 (403), message = reason}, denied_response {status, headers +
- * content-type text/plain, body}.
+ * content-type text/plain (unless the result names its own, as sign-in pages do), body}. A
+ * `set-cookie` header is sent with append=true: Envoy *sets* the others, and setting a name twice
+ * would keep only the last cookie.
  */
 import type { CheckResult, HeaderToSet } from '../check-input.js';
 
@@ -59,10 +61,10 @@ class Cursor {
     this.open(0x0a, fieldSize(Buffer.byteLength(h.name)) + fieldSize(Buffer.byteLength(h.value)));
     this.string(0x0a, h.name);
     this.string(0x12, h.value);
-    this.buf[this.pos++] = 0x12; // append: BoolValue {value: false}
+    this.buf[this.pos++] = 0x12; // append: BoolValue {value: false}, true for set-cookie
     this.buf[this.pos++] = 0x02;
     this.buf[this.pos++] = 0x08;
-    this.buf[this.pos++] = 0x00;
+    this.buf[this.pos++] = h.name === 'set-cookie' ? 0x01 : 0x00;
   }
   structEntry(key: string, value: string): void {
     this.open(0x0a, structEntrySize(key, value));
@@ -99,7 +101,8 @@ function encodeAllow(result: CheckResult): Buffer {
 function encodeDeny(result: CheckResult): Buffer {
   const code = result.status === 401 ? GRPC_UNAUTHENTICATED : GRPC_PERMISSION_DENIED;
   const status = 2 + fieldSize(Buffer.byteLength(result.reason));
-  let denied = fieldSize(1 + varintSize(result.status)) + fieldSize(headerOptionSize(TEXT_PLAIN)) + fieldSize(Buffer.byteLength(result.body));
+  const typed = result.headers.some((h) => h.name === 'content-type');
+  let denied = fieldSize(1 + varintSize(result.status)) + (typed ? 0 : fieldSize(headerOptionSize(TEXT_PLAIN))) + fieldSize(Buffer.byteLength(result.body));
   for (const h of result.headers) denied += fieldSize(headerOptionSize(h));
   const out = new Cursor(Buffer.allocUnsafe(fieldSize(status) + fieldSize(denied)));
   out.open(0x0a, status);
@@ -111,7 +114,7 @@ function encodeDeny(result: CheckResult): Buffer {
   out.varint(0x08);
   out.varint(result.status);
   for (const h of result.headers) out.headerOption(0x12, h);
-  out.headerOption(0x12, TEXT_PLAIN);
+  if (!typed) out.headerOption(0x12, TEXT_PLAIN);
   out.string(0x1a, result.body);
   return out.buf;
 }

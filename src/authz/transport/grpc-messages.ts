@@ -3,10 +3,12 @@
  * CheckResult -> CheckResponse bytes, is check-response-encoding.ts.
  */
 import type { CheckInput } from '../check-input.js';
+import { certificateOf, trustedXfccElement, type XfccTrust } from '../peer/xfcc.js';
 import { clientAddresses } from './client-address.js';
 
 interface SocketAddress { address?: string; port_value?: number }
-interface Peer { address?: { socket_address?: SocketAddress }; principal?: string; labels?: Record<string, string> }
+/** `certificate`: the URL-encoded PEM of the peer's certificate, only with Envoy's include_peer_certificate. */
+interface Peer { address?: { socket_address?: SocketAddress }; principal?: string; certificate?: string; labels?: Record<string, string> }
 /** google.protobuf.Value: protobufjs' built-in well-known types keep camelCase field names even with keepCase. */
 interface StructValue { nullValue?: number; numberValue?: number; stringValue?: string; boolValue?: boolean; structValue?: Struct; listValue?: { values?: StructValue[] } }
 interface Struct { fields?: Record<string, StructValue> }
@@ -29,6 +31,11 @@ export interface CheckRequestMessage {
 export interface GrpcDecodeOptions {
   /** Istio's numTrustedProxies: X-Forwarded-For hops believed left of the one Envoy appended. */
   numTrustedProxies: number;
+  /**
+   * When Envoy sends no peer certificate (Istio's gRPC provider does not set include_peer_certificate),
+   * the client certificate of a trusted proxy's XFCC, by the same rules as the HTTP modes (peer/xfcc.ts).
+   */
+  xfcc?: XfccTrust;
 }
 
 function structToJs(value: StructValue | undefined): unknown {
@@ -88,6 +95,12 @@ export function checkInputFromGrpc(message: CheckRequestMessage, options: GrpcDe
   if (destination?.address) input.destinationIp = destination.address;
   if (destination?.port_value !== undefined) input.destinationPort = destination.port_value;
   if (a.source?.principal) input.peerPrincipal = a.source.principal;
+  if (a.source?.certificate) input.peerCertificate = { urlEncodedPem: a.source.certificate };
+  else if (options.xfcc && headers['x-forwarded-client-cert'] !== undefined) {
+    const element = trustedXfccElement(headers['x-forwarded-client-cert'], options.xfcc);
+    const certificate = element && certificateOf(element);
+    if (certificate) input.peerCertificate = certificate;
+  }
   if (a.destination?.principal) input.destinationPrincipal = a.destination.principal;
   if (a.tls_session?.sni) input.sni = a.tls_session.sni;
   if (a.context_extensions && Object.keys(a.context_extensions).length > 0) input.contextExtensions = a.context_extensions;

@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { CheckInput, TransportKind } from '../check-input.js';
-import { peerFromXfcc, type XfccTrust } from '../peer/xfcc.js';
+import { certificateOf, peerFromXfccElement, trustedXfccElement, type XfccTrust } from '../peer/xfcc.js';
 import { clientAddresses } from './client-address.js';
 
 export type HttpMode = Exclude<TransportKind, 'grpc' | 'explain'>;
@@ -127,8 +127,13 @@ export function checkInputFromHttp(mode: HttpMode, req: IncomingMessage, options
   if (sourceIp !== undefined) input.sourceIp = sourceIp;
   const remote = remoteIp ?? input.sourceIp;
   if (remote !== undefined) input.remoteIp = remote;
-  const peer = peerFromXfcc(headers['x-forwarded-client-cert'], options.xfcc);
-  if (peer) input.peerPrincipal = peer;
+  const xfcc = trustedXfccElement(headers['x-forwarded-client-cert'], options.xfcc);
+  if (xfcc) {
+    const peer = peerFromXfccElement(xfcc);
+    if (peer) input.peerPrincipal = peer;
+    const certificate = certificateOf(xfcc);
+    if (certificate) input.peerCertificate = certificate;
+  }
   if (mode !== 'envoy-http') {
     const extensions = contextFromQuery(req.url ?? '/');
     if (extensions) input.contextExtensions = extensions;

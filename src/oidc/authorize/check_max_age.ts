@@ -1,6 +1,6 @@
 /**
- * max_age is a non-negative integer of seconds. Every login here is fresh (no SSO session), so it
- * is always met; it is kept with the request so the token side can echo auth_time.
+ * max_age (OIDC Core §3.1.2.1) is a non-negative integer of seconds: a login session whose last
+ * authentication is older is not used (check_login_session), so the person authenticates again.
  */
 import { OAuthError } from '../errors.js';
 import type { AuthorizeCheck } from './state.js';

@@ -1,7 +1,8 @@
 /**
  * prompt (OIDC Core §3.1.2.1): a space-separated subset of none, login, consent, select_account;
- * `none` may not be combined with anything. idgate keeps no SSO session, so `prompt=none` can never
- * be satisfied and is answered with login_required. Dex's `approval_prompt=force` means `consent`.
+ * `none` may not be combined with anything. What each asks of the browser's login session is
+ * check_login_session's (and, for consent, the approval step's). Dex's `approval_prompt=force` means
+ * `consent`.
  */
 import { OAuthError } from '../errors.js';
 import type { AuthorizeCheck } from './state.js';
@@ -15,7 +16,6 @@ export const checkPrompt: AuthorizeCheck = (state) => {
   if (prompt.includes('none') && prompt.length > 1) {
     throw new OAuthError('invalid_request', 'prompt=none cannot be combined with other prompt values');
   }
-  if (prompt.includes('none')) throw new OAuthError('login_required', 'the user is not signed in (idgate keeps no login session)');
   if (state.params.approval_prompt === 'force' && !prompt.includes('consent')) prompt.push('consent');
   state.prompt = prompt;
 };

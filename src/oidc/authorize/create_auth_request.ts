@@ -24,8 +24,11 @@ export async function createAuthRequest(state: AuthorizeState, issuer: IssuerCon
     codeChallengeMethod: state.codeChallengeMethod,
     prompt: state.prompt,
     maxAge: state.maxAge,
+    ...(state.acrValues.length > 0 ? { acrValues: state.acrValues } : {}),
     loginHint: state.params.login_hint,
     connectorId: state.connectorId,
+    // prompt=select_account: the session the chooser offers, the only one "Continue as" may take.
+    ...(state.sessionUse === 'offer' && state.session ? { sessionId: state.session.id } : {}),
     loggedIn: false,
     csrfToken: randomToken(32),
     browserHash,

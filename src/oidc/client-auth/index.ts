@@ -1,5 +1,6 @@
 /**
- * Client authentication for every endpoint that needs it (RFC 6749 §2.3, RFC 7523 §2.2, OIDC Core §9):
+ * Client authentication for every endpoint that needs it (RFC 6749 §2.3, RFC 7523 §2.2, OIDC Core §9,
+ * RFC 8705 §2 for the certificate methods, which a client pinned to one uses by sending only client_id):
  * reads which one method the request used, finds the client, holds the method to the client's own
  * (its tokenEndpointAuthMethod; unpinned, a confidential client uses Basic or post and a public one
  * none), then lets that method's file verify the credential. Failures are invalid_client (401, with a
@@ -7,8 +8,11 @@
  */
 import type { Context } from 'koa';
 import { CLIENT_SECRET_JWT_ALGORITHMS, PRIVATE_KEY_JWT_ALGORITHMS } from '../../config/client-auth.js';
+import { clientCertificatesArrive } from '../../config/client-certificates.js';
+import type { Config } from '../../config/load.js';
 import { TOKEN_ENDPOINT_AUTH_METHODS } from '../../config/schema.js';
 import type { Client, Storage } from '../../storage/storage.js';
+import { requestCertificate } from '../client-certificate.js';
 import type { IssuerContext } from '../context.js';
 import { OAuthError } from '../errors.js';
 import { readClientAssertion } from './client-assertion.js';
@@ -18,11 +22,24 @@ import { readSecretPost, verifyClientSecretPost } from './client_secret_post.js'
 import { invalidClient, type ClientAuthMethod, type PresentedCredentials, type VerifyContext } from './method.js';
 import { verifyNone } from './none.js';
 import { verifyPrivateKeyJwt } from './private_key_jwt.js';
+import { verifySelfSignedTlsClientAuth } from './self_signed_tls_client_auth.js';
+import { verifyTlsClientAuth } from './tls_client_auth.js';
 
 export type { ClientAuthMethod } from './method.js';
 
-/** Every method idgate verifies; discovery advertises exactly these. */
+/** Every method idgate verifies. */
 export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = TOKEN_ENDPOINT_AUTH_METHODS;
+
+/**
+ * The methods this config can serve, which discovery advertises: the certificate methods only where
+ * a client certificate can arrive, tls_client_auth only with CAs to check it against.
+ */
+export function supportedClientAuthMethods(config: Config): readonly ClientAuthMethod[] {
+  return CLIENT_AUTH_METHODS.filter((method) => {
+    if (method === 'tls_client_auth') return config.web.tlsClientCA !== undefined && clientCertificatesArrive(config.web);
+    return method !== 'self_signed_tls_client_auth' || clientCertificatesArrive(config.web);
+  });
+}
 
 /** The algorithms a client assertion may be signed with: private_key_jwt's, then client_secret_jwt's. */
 export const CLIENT_ASSERTION_ALGORITHMS: readonly string[] = [...PRIVATE_KEY_JWT_ALGORITHMS, ...CLIENT_SECRET_JWT_ALGORITHMS];
@@ -100,6 +117,8 @@ function verify(client: Client, presented: PresentedCredentials, context: Verify
     case 'client_secret_post': return verifyClientSecretPost(client, presented, context);
     case 'client_secret_jwt': return verifyClientSecretJwt(client, presented, context);
     case 'private_key_jwt': return verifyPrivateKeyJwt(client, presented, context);
+    case 'tls_client_auth': return verifyTlsClientAuth(client, presented, context);
+    case 'self_signed_tls_client_auth': return verifySelfSignedTlsClientAuth(client, presented, context);
     case 'none': return verifyNone(client, presented, context);
   }
 }
@@ -116,9 +135,15 @@ export async function authenticateClient(
   if (!client) throw invalidClient('client authentication failed', { basic: presented.method === 'client_secret_basic' });
   // Dex's public clients send an empty secret; that is no credential at all.
   if (client.public && 'secret' in presented && presented.secret === '') presented = { method: 'none', clientId: client.id };
+  // A client that authenticates with its certificate names itself with client_id alone (RFC 8705 §2).
+  const pinned = client.tokenEndpointAuthMethod;
+  if (presented.method === 'none' && (pinned === 'tls_client_auth' || pinned === 'self_signed_tls_client_auth')) {
+    presented = { method: pinned, clientId: client.id };
+  }
   checkMethodAllowed(client, presented.method);
   const issuer = options?.issuer;
   const endpoint = issuer ? `${issuer.issuer}${ctx.path.slice(issuer.basePath.length)}` : undefined;
-  await verify(client, presented, { issuer, endpoint });
+  const certificate = () => (issuer ? requestCertificate(issuer, ctx) : undefined);
+  await verify(client, presented, { issuer, endpoint, certificate });
   return { client, method: presented.method };
 }

@@ -4,6 +4,7 @@
  * failure is answered (RFC 6749 §5.2 invalid_client, 401, with a Basic challenge when Basic was used).
  */
 import type { TOKEN_ENDPOINT_AUTH_METHODS } from '../../config/schema.js';
+import type { ClientCertificate } from '../../http/client-certificate.js';
 import { verifySecret } from '../../storage/secrets.js';
 import type { Client } from '../../storage/storage.js';
 import type { IssuerContext } from '../context.js';
@@ -27,6 +28,9 @@ export type PresentedCredentials =
   | PresentedSecret<'client_secret_post'>
   | PresentedAssertion<'private_key_jwt'>
   | PresentedAssertion<'client_secret_jwt'>
+  /** RFC 8705: the credential is the request's client certificate (VerifyContext.certificate). */
+  | { method: 'tls_client_auth'; clientId: string }
+  | { method: 'self_signed_tls_client_auth'; clientId: string }
   | { method: 'none'; clientId: string };
 
 /** What verifying a credential may need beyond the client: the issuer and the endpoint being called. */
@@ -35,6 +39,8 @@ export interface VerifyContext {
   issuer: IssuerContext | undefined;
   /** The URL of the endpoint being called (an accepted assertion `aud`). */
   endpoint: string | undefined;
+  /** The request's client certificate (RFC 8705), read only for the methods that use one. */
+  certificate: () => ClientCertificate | undefined;
 }
 
 export type Presented<M extends ClientAuthMethod> = Extract<PresentedCredentials, { method: M }>;

@@ -4,35 +4,11 @@
  * algorithms from PRIVATE_KEY_JWT_ALGORITHMS verify: never "none", never an HMAC (which would
  * let a public key act as a shared secret).
  */
-import { compactVerify, createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type CompactVerifyGetKey, type JSONWebKeySet } from 'jose';
+import { compactVerify, errors as joseErrors, type CompactVerifyGetKey } from 'jose';
 import { PRIVATE_KEY_JWT_ALGORITHMS } from '../../config/client-auth.js';
-import type { Client } from '../../storage/storage.js';
-import type { IssuerContext } from '../context.js';
 import { assertionIssuer, checkAssertionClaims, parseClaims } from './client-assertion.js';
+import { clientKeySet } from './client-keys.js';
 import { invalidClient, type VerifyCredentials } from './method.js';
-
-/** jose refetches a jwksURI on an unknown kid, at most once per cooldown; keys are kept this long. */
-const REMOTE_KEYS = { timeoutDuration: 5_000, cooldownDuration: 30_000, cacheMaxAge: 600_000 } as const;
-
-/**
- * Key sets per issuer (so they end with it), per jwksURI or inline key set: jose caches the imported
- * keys inside each, and a remote one its fetched document.
- */
-const keySetsByIssuer = new WeakMap<IssuerContext, Map<string, CompactVerifyGetKey>>();
-
-function keySetOf(issuer: IssuerContext, client: Client): CompactVerifyGetKey {
-  let sets = keySetsByIssuer.get(issuer);
-  if (!sets) keySetsByIssuer.set(issuer, (sets = new Map()));
-  const cacheKey = client.jwksURI ? `uri:${client.jwksURI}` : `jwks:${client.id}:${JSON.stringify(client.jwks ?? null)}`;
-  let set = sets.get(cacheKey);
-  if (!set) {
-    if (client.jwksURI) set = createRemoteJWKSet(new URL(client.jwksURI), REMOTE_KEYS);
-    else if (client.jwks) set = createLocalJWKSet(client.jwks as JSONWebKeySet);
-    else throw invalidClient(`client "${client.id}" has no keys registered (jwks or jwksURI) for private_key_jwt`);
-    sets.set(cacheKey, set);
-  }
-  return set;
-}
 
 /** Why jose refused, in words for error_description; `unreachable` when the keys could not be fetched. */
 function describeFailure(error: unknown): { reason: string; unreachable?: boolean } {
@@ -71,7 +47,7 @@ async function verifySignature(jwt: string, keySet: CompactVerifyGetKey): Promis
 
 export const verifyPrivateKeyJwt: VerifyCredentials<'private_key_jwt'> = async (client, presented, context) => {
   const { issuer, endpoint } = assertionIssuer(context);
-  const keySet = keySetOf(issuer, client);
+  const keySet = clientKeySet(issuer, client, 'private_key_jwt');
   let payload: Uint8Array;
   try {
     payload = await verifySignature(presented.assertion.jwt, keySet);

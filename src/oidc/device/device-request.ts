@@ -146,6 +146,9 @@ export interface DeviceApproval {
   connectorData?: string;
   authTime: number;
   sessionId: string;
+  /** How the person authenticated (the login's second factor too): the tokens' `amr` and `acr`. */
+  amr?: string[];
+  acr?: string;
 }
 
 /**

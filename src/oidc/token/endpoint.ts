@@ -1,6 +1,7 @@
 /**
- * The token endpoint (RFC 6749 §3.2): reads the form, picks the grant, authenticates the client, runs
- * the grant's checks and answers with no-store JSON. Every outcome is audited without token values, and
+ * The token endpoint (RFC 6749 §3.2): reads the form, picks the grant, authenticates the client, reads
+ * what the tokens are bound to (a DPoP proof, the client certificate), runs the grant's checks and
+ * answers with no-store JSON. Every outcome is audited without token values, and
  * without a grant_type value idgate does not know.
  */
 import type { Context } from 'koa';
@@ -15,6 +16,7 @@ import { OAuthError } from '../errors.js';
 import { sendJson } from '../respond.js';
 import { clientGrantTypes, type GrantHandler } from './grant.js';
 import { enabledGrantTypes, GRANTS } from './grants/index.js';
+import { bindingNames, requestBinding } from './binding.js';
 import type { GrantType } from './issue.js';
 
 /**
@@ -69,11 +71,13 @@ export async function handleTokenRequest(ctx: IssuerContext, koaCtx: Context, op
     const { client } = await authenticateClient(koaCtx, form, ctx.storage, { issuer: ctx });
     clientId = client.id;
     checkClientMayUse(client, type);
-    const { body, audit } = await handler({ ctx, form, client, clientIP: () => clientIPReader(ctx.config)(koaCtx) });
+    const cnf = await requestBinding(ctx, koaCtx, client);
+    const { body, audit } = await handler({ ctx, form, client, clientIP: () => clientIPReader(ctx.config)(koaCtx), cnf });
     const subject = audit.userId !== undefined && audit.connectorId !== undefined ? subjectOf(audit.userId, audit.connectorId) : undefined;
     ctx.audit.write({
       event: 'token_issued', outcome: 'succeeded', grant: type, clientId, ...audit,
       subject, refreshTokenIssued: body.refresh_token !== undefined,
+      ...(cnf && { binding: bindingNames(cnf) }),
     });
     sendJson(koaCtx, 200, body, { noStore: true });
   } catch (error) {

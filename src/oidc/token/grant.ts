@@ -4,7 +4,8 @@
  */
 import { GRANT_TYPES } from '../../config/schema.js';
 import { canRefresh } from '../../connector.js';
-import type { Client } from '../../storage/storage.js';
+import type { Client, StoredIdentity } from '../../storage/storage.js';
+import type { Confirmation } from '../claims.js';
 import { connectorServesGrant, type IssuerContext } from '../context.js';
 import { OAuthError } from '../errors.js';
 import type { ParsedScopes } from '../scopes.js';
@@ -17,6 +18,8 @@ export interface GrantRequest {
   client: Client;
   /** Where the request came from (web.clientRemoteIP's rules), for throttles; read only when asked. */
   clientIP: () => string;
+  /** What the access token is bound to (token/binding.ts: DPoP key, client certificate); undefined: a bearer token. */
+  cnf: Confirmation | undefined;
 }
 
 export interface GrantResult {
@@ -44,6 +47,17 @@ export function checkConnectorAllowed(client: Client, connectorId: string): void
   if (allowed && allowed.length > 0 && !allowed.includes(connectorId)) {
     throw new OAuthError('invalid_grant', `client "${client.id}" may not use connector "${connectorId}"`);
   }
+}
+
+/** True unless the client's allowedGroups (when not empty) share no group with the person's. */
+export function inAllowedGroups(client: Pick<Client, 'allowedGroups'>, identity: Pick<StoredIdentity, 'groups'>): boolean {
+  const allowed = client.allowedGroups ?? [];
+  return allowed.length === 0 || (identity.groups ?? []).some((group) => allowed.includes(group));
+}
+
+/** A client limited to some groups (allowedGroups) gets no tokens for a person in none of them. */
+export function checkGroupsAllowed(client: Client, identity: StoredIdentity): void {
+  if (!inAllowedGroups(client, identity)) throw new OAuthError('invalid_grant', `the user is not in a group client "${client.id}" allows`);
 }
 
 /**

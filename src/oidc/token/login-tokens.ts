@@ -5,11 +5,12 @@
  * Dex's rule allows one, and the signed tokens.
  */
 import type { Client, StoredIdentity } from '../../storage/storage.js';
-import type { GrantedSession } from '../claims.js';
+import { newTokenId, type Confirmation, type GrantedSession } from '../claims.js';
 import { withClientClaims } from '../client-claims.js';
 import type { IssuerContext } from '../context.js';
 import { parseScopes, resolveAudience } from '../scopes.js';
-import { mayIssueRefreshToken, refreshPolicy, type GrantResult } from './grant.js';
+import { checkGroupsAllowed, mayIssueRefreshToken, refreshPolicy, type GrantResult } from './grant.js';
+import { familyBinding } from './binding.js';
 import { issueTokens, type GrantType } from './issue.js';
 import { newFamily } from './refresh-family.js';
 
@@ -20,7 +21,11 @@ export interface RedeemedLogin {
   connectorData?: string;
   scopes: string[];
   sessionId: string;
+  /** `sessionId` is the browser's login session, shared with other clients (AuthCode.loginSession). */
+  loginSession?: boolean;
   authTime: number;
+  amr?: string[];
+  acr?: string;
   nonce?: string;
   /** RFC 8707 resources the login granted; a refresh family keeps them for later narrowing. */
   resources?: string[];
@@ -28,9 +33,11 @@ export interface RedeemedLogin {
 
 /**
  * What the login grants `client`; `resources` (the granted ones or fewer) become the access token's
- * `aud`. The client's claim rules run here, before anything is stored: a refusal is invalid_grant.
+ * `aud`. The client's allowedGroups and claim rules run here, before anything is stored: a refusal is
+ * invalid_grant.
  */
 export async function grantedSession(ctx: IssuerContext, client: Client, login: RedeemedLogin, resources: readonly string[] = []): Promise<GrantedSession> {
+  checkGroupsAllowed(client, login.identity);
   // Checked when the login was asked for; API scopes of the client's own list are known to it.
   const scopes = parseScopes(login.scopes, { alsoKnown: client.scopes });
   return withClientClaims(ctx, {
@@ -43,6 +50,8 @@ export async function grantedSession(ctx: IssuerContext, client: Client, login: 
     ...(resources.length > 0 ? { resources: [...resources] } : {}),
     sessionId: login.sessionId,
     authTime: login.authTime,
+    ...(login.amr ? { amr: login.amr } : {}),
+    ...(login.acr !== undefined ? { acr: login.acr } : {}),
     nonce: login.nonce,
   });
 }
@@ -51,19 +60,22 @@ export async function issueLoginTokens(
   ctx: IssuerContext,
   client: Client,
   login: RedeemedLogin,
-  options: { grant: GrantType; includeNonce: boolean; resources?: readonly string[] },
+  options: { grant: GrantType; includeNonce: boolean; resources?: readonly string[]; cnf: Confirmation | undefined },
 ): Promise<GrantResult> {
   const session = await grantedSession(ctx, client, login, options.resources);
   const { scopes } = session;
+  const accessTokenId = newTokenId();
   let refreshToken: string | undefined;
   if (mayIssueRefreshToken(ctx, login.connectorId, scopes)) {
-    const family = newFamily(session, login.connectorData, ctx.now(), refreshPolicy(ctx));
+    const now = ctx.now();
+    const accessToken = { jti: accessTokenId, expiresAt: now + ctx.config.expiry.accessTokens };
+    const family = newFamily(session, login.connectorData, now, refreshPolicy(ctx), { inLoginSession: login.loginSession === true, accessToken });
     // The family keeps what the login granted, not this token's narrowing: a refresh may ask for any of it.
     const granted = login.resources ?? [];
-    await ctx.storage.refreshTokens.create(granted.length > 0 ? { ...family.record, resources: granted } : family.record);
+    await ctx.storage.refreshTokens.create({ ...family.record, ...(granted.length > 0 && { resources: granted }), ...familyBinding(client, options.cnf) });
     refreshToken = family.token;
   }
-  const body = await issueTokens(ctx, session, { grant: options.grant, refreshToken, includeNonce: options.includeNonce });
+  const body = await issueTokens(ctx, session, { grant: options.grant, refreshToken, includeNonce: options.includeNonce, accessTokenId, ...(options.cnf && { cnf: options.cnf }) });
   return {
     body,
     audit: { sid: session.sessionId, userId: login.identity.userId, connectorId: login.connectorId, scope: body.scope },

@@ -1,7 +1,7 @@
 /**
  * Refresh-token families: the token format `<familyId>.<secret>`, the stored record (hashes only), the
- * lifetime rules (absoluteLifetime from creation, validIfNotUsedFor idle; 0 disables either), and the
- * rotated secret. A rotated secret is HMAC(previous secret, a random salt kept in the record): the
+ * lifetime rules (absoluteLifetime from creation, validIfNotUsedFor idle; 0 disables either), the
+ * access tokens it issued (so revoking the family revokes them), and the rotated secret. A rotated secret is HMAC(previous secret, a random salt kept in the record): the
  * server can hand the *same* new token to a client that replays the previous one within reuseInterval
  * (Dex's semantics) without ever storing a token in plaintext.
  */
@@ -26,6 +26,23 @@ export interface RefreshPolicy {
 }
 
 const NEVER = 8_640_000_000_000_000;
+
+/** At most this many unexpired access tokens are remembered per family (a client refreshing far faster than its tokens expire). */
+export const MAX_TRACKED_ACCESS_TOKENS = 100;
+
+/** The `sid` of the family's tokens: its browser login session's, or its own id. */
+export function sidOf(family: Pick<RefreshToken, 'id' | 'sessionId'>): string {
+  return family.sessionId ?? family.id;
+}
+
+/** The family's access tokens with one more issued, those expired by `now` forgotten (the newest kept past the cap). */
+export function withAccessToken(
+  tracked: RefreshToken['accessTokens'],
+  issued: { jti: string; expiresAt: EpochMs },
+  now: EpochMs,
+): NonNullable<RefreshToken['accessTokens']> {
+  return [...(tracked ?? []).filter((entry) => entry.expiresAt > now), issued].slice(-MAX_TRACKED_ACCESS_TOKENS);
+}
 
 export function formatRefreshToken(familyId: string, secret: string): string {
   return `${familyId}.${secret}`;
@@ -66,16 +83,26 @@ export function familyExpiresAt(createdAt: EpochMs, lastUsedAt: EpochMs, policy:
   return Math.min(absolute, idle);
 }
 
-/** A new family for a session; returns the record and the token to hand out. */
+/**
+ * A new family for a session; returns the record and the token to hand out. A family of a browser's
+ * login session (`inLoginSession`) gets an id of its own, and remembers `accessToken`, the one issued
+ * with it; any other family is a session of its own, its id the `sid`.
+ */
 export function newFamily(
   session: GrantedSession,
   connectorData: string | undefined,
   now: EpochMs,
   policy: RefreshPolicy,
+  options: { inLoginSession: boolean; accessToken: { jti: string; expiresAt: EpochMs } },
 ): { record: RefreshFamily; token: string } {
   const secret = newSecret();
+  const id = options.inLoginSession ? randomBytes(16).toString('base64url') : session.sessionId;
   const record: RefreshFamily = {
-    id: session.sessionId,
+    id,
+    ...(options.inLoginSession ? { sessionId: session.sessionId } : {}),
+    accessTokens: [options.accessToken],
+    ...(session.amr && session.amr.length > 0 ? { amr: session.amr } : {}),
+    ...(session.acr !== undefined ? { acr: session.acr } : {}),
     clientId: session.clientId,
     connectorId: session.connectorId,
     scopes: session.scopes.all,
@@ -88,7 +115,7 @@ export function newFamily(
     lastUsedAt: now,
     expiresAt: familyExpiresAt(now, now, policy),
   };
-  return { record, token: formatRefreshToken(session.sessionId, secret) };
+  return { record, token: formatRefreshToken(id, secret) };
 }
 
 export type PresentedSecret = 'current' | 'previous_within_interval' | 'previous_expired' | 'unknown';

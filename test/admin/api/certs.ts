@@ -4,13 +4,10 @@
  * signed, and a second CA with a client certificate of its own (trusted by nobody here). EC P-256,
  * valid one day; they protect nothing.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { selfSigned, signed } from '../../helpers/openssl.js';
 
 export interface TestCertificates {
   dir: string;
@@ -23,26 +20,6 @@ export interface TestCertificates {
   /** The subject idgate reports for `client`. */
   clientSubject: string;
   remove(): Promise<void>;
-}
-
-async function key(path: string): Promise<void> {
-  await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path]);
-}
-
-async function selfSigned(dir: string, name: string, subject: string): Promise<{ cert: string; key: string }> {
-  const files = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
-  await key(files.key);
-  await run('openssl', ['req', '-x509', '-new', '-key', files.key, '-out', files.cert, '-days', '1', '-subj', subject]);
-  return files;
-}
-
-async function signed(dir: string, name: string, subject: string, ca: { cert: string; key: string }, extensions: string) {
-  const files = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`), csr: join(dir, `${name}.csr`), ext: join(dir, `${name}.ext`) };
-  await key(files.key);
-  await run('openssl', ['req', '-new', '-key', files.key, '-out', files.csr, '-subj', subject]);
-  await writeFile(files.ext, extensions);
-  await run('openssl', ['x509', '-req', '-in', files.csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', files.cert, '-days', '1', '-extfile', files.ext]);
-  return files;
 }
 
 export async function makeCertificates(): Promise<TestCertificates> {

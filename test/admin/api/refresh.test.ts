@@ -21,10 +21,12 @@ describe('ListRefresh and RevokeRefresh', () => {
     const rp = await relyingParty(suite.server.idp.url, EXAMPLE_APP.id, EXAMPLE_APP.secret);
     const before = Math.floor(Date.now() / 1000);
     const tokens = await logIn(rp, { redirectURI: EXAMPLE_APP.redirectURI, username: ADMIN.email, password: ADMIN.password });
-    const { sub, sid } = tokens.claims()! as unknown as { sub: string; sid: string };
+    const { sub } = tokens.claims()! as unknown as { sub: string };
+    // The refresh token's family id (its tokens' sid is the browser's login session, shared with other clients).
+    const familyId = tokens.refresh_token!.split('.')[0]!;
 
     const listed = await suite.server.admin.call<RefreshList>('ListRefresh', { user_id: sub });
-    expect(listed.refresh_tokens).toEqual([{ id: sid, client_id: EXAMPLE_APP.id, created_at: expect.any(Number), last_used: expect.any(Number) }]);
+    expect(listed.refresh_tokens).toEqual([{ id: familyId, client_id: EXAMPLE_APP.id, created_at: expect.any(Number), last_used: expect.any(Number) }]);
     expect(listed.refresh_tokens[0]!.created_at).toBeGreaterThanOrEqual(before);
     // The same user at another connector is another subject.
     expect(await suite.server.admin.call<RefreshList>('ListRefresh', { user_id: subjectOf(ADMIN.userId, 'mock') })).toEqual({ refresh_tokens: [] });

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { SignJWT } from 'jose';
 import { parseFilterConfig, type FilterConfigInput } from '../../../src/authz/config.js';
-import { startFilter, type RunningFilter } from '../../../src/authz/index.js';
+import { startFilter, type RunningFilter, type StartFilterOptions } from '../../../src/authz/index.js';
 import type { VerificationKeySet } from '../../../src/keys/keyset.js';
 import { silentLogger } from '../../../src/telemetry/logger.js';
 import type { Tracing } from '../../../src/telemetry/tracing.js';
@@ -34,7 +34,7 @@ export async function writePolicies(files: Record<string, string>, dir?: string)
 export async function startFilterFixture(
   files: Record<string, string>,
   config: Partial<FilterConfigInput> = {},
-  extra: { now?: () => number; keySet?: VerificationKeySet; issuer?: string; logger?: Logger; tracing?: Tracing } = {},
+  extra: { now?: () => number; keySet?: VerificationKeySet; issuer?: string; logger?: Logger; tracing?: Tracing } & Pick<StartFilterOptions, 'revocations' | 'revoke'> = {},
 ): Promise<FilterFixture> {
   const dir = await writePolicies(files);
   const registry = new Registry();

@@ -36,11 +36,14 @@ export interface RunningNginx {
   stop(): Promise<void>;
 }
 
-/** `serverBlock` receives the listen port; the http{} wrapper, temp paths and logs are provided. */
-export async function startNginx(serverBlock: (port: number) => string): Promise<RunningNginx> {
+/**
+ * `serverBlock` receives the listen port (`port`, when the test needs it before nginx starts, else a
+ * free one); the http{} wrapper, temp paths and logs are provided.
+ */
+export async function startNginx(serverBlock: (port: number) => string, options: { port?: number } = {}): Promise<RunningNginx> {
   const dir = await mkdtemp(join(tmpdir(), 'idgate-nginx-'));
   await mkdir(join(dir, 'tmp'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const errorLog = join(dir, 'error.log');
   const conf = `daemon off;
 master_process off;

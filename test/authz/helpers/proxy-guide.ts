@@ -14,6 +14,14 @@ export async function guideBlock(page: string, language: string): Promise<string
   return block;
 }
 
+/** The ```<language> block of docs/integrations/<page> whose first line is `marker` (a page with several). */
+export async function guideBlockMarked(page: string, language: string, marker: string): Promise<string> {
+  const text = await readFile(new URL(`../../../docs/integrations/${page}`, import.meta.url), 'utf8');
+  const block = [...text.matchAll(new RegExp(`\`\`\`${language}\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]!).find((b) => b.startsWith(`${marker}\n`));
+  if (!block) throw new Error(`docs/integrations/${page} has no \`\`\`${language} block starting with "${marker}"`);
+  return block;
+}
+
 /** The block with each `from` replaced by its `to` (and nothing else); a missing `from` means the guide changed. */
 export function substitute(block: string, substitutions: ReadonlyArray<[from: string, to: string]>): string {
   let config = block;

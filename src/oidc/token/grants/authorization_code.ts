@@ -1,6 +1,7 @@
 /**
  * The authorization_code grant (RFC 6749 §4.1.3, OIDC Core §3.1.3), as a list of named checks. The code
- * is taken atomically, so it is single-use; a code presented again revokes everything it issued. A
+ * is taken atomically, so it is single-use; a code presented again revokes everything it issued: its
+ * session, which for a code of a browser's login session means ending that session everywhere. A
  * `resource` (RFC 8707) narrows the resources the authorization granted; a malformed or unregistered
  * one is refused before the code is taken, one beyond the grant after (the code is then spent).
  */
@@ -11,6 +12,7 @@ import type { IssuerContext } from '../../context.js';
 import { deviceCallbackURI } from '../../device/device-request.js';
 import { OAuthError } from '../../errors.js';
 import { requestedResources, tokenResources } from '../../resources.js';
+import { endLoginSession } from '../../../sessions/end-session.js';
 import { isSubjectRevoked, revokeSession } from '../../revocation.js';
 import { checkConnectorAllowed, requireParam, type GrantHandler } from '../grant.js';
 import { issueLoginTokens } from '../login-tokens.js';
@@ -19,6 +21,8 @@ import { checkPkce } from '../pkce.js';
 /** Remembers a redeemed code (by hash) until its original expiry, with the session it started. */
 interface RedeemedCodeMarker extends UsedId {
   sessionId: string;
+  /** The session is the browser's login session (AuthCode.loginSession). */
+  loginSession?: boolean;
   clientId: string;
   userId: string;
 }
@@ -38,6 +42,7 @@ async function redeemCode(ctx: IssuerContext, code: string): Promise<AuthCode> {
       id: markerId(codeHash),
       expiresAt: pending.expiresAt,
       sessionId: pending.sessionId,
+      ...(pending.loginSession ? { loginSession: true } : {}),
       clientId: pending.clientId,
       userId: pending.identity.userId,
     };
@@ -53,7 +58,8 @@ async function redeemCode(ctx: IssuerContext, code: string): Promise<AuthCode> {
   }
   const marker = (await ctx.storage.usedIds.get(markerId(codeHash))) as RedeemedCodeMarker | undefined;
   if (marker) {
-    await revokeSession(ctx, { sessionId: marker.sessionId, userId: marker.userId, clientId: marker.clientId }, 'code_reused');
+    if (marker.loginSession) await endLoginSession(ctx, { sessionId: marker.sessionId, userId: marker.userId }, 'code_reused');
+    else await revokeSession(ctx, { sessionId: marker.sessionId, userId: marker.userId, clientId: marker.clientId }, 'code_reused');
     throw new OAuthError('invalid_grant', 'authorization code was already used; the tokens issued for it are revoked');
   }
   throw new OAuthError('invalid_grant', 'authorization code is invalid or expired');
@@ -99,7 +105,7 @@ async function checkSubjectNotRevoked(ctx: IssuerContext, code: AuthCode): Promi
   }
 }
 
-export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client }) => {
+export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client, cnf }) => {
   const code = requireParam(form, 'code');
   const redirectUri = requireParam(form, 'redirect_uri');
   requestedResources(client, form.resource);
@@ -113,5 +119,5 @@ export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client }
   checkPkce(record, form.code_verifier);
   await checkSubjectNotRevoked(ctx, record);
   const resources = tokenResources(client, record.resources ?? [], form.resource);
-  return issueLoginTokens(ctx, client, record, { grant: 'authorization_code', includeNonce: true, resources });
+  return issueLoginTokens(ctx, client, record, { grant: 'authorization_code', includeNonce: true, resources, cnf });
 };

@@ -10,7 +10,7 @@ import { OAuthError } from '../../errors.js';
 import { parseClientScopes, parseScopes, type ParsedScopes } from '../../scopes.js';
 import { grantAudience, requestedTargets } from '../audience.js';
 import { checkConfidentialClient, type GrantHandler } from '../grant.js';
-import { issueToken } from '../issue.js';
+import { accessTokenType, issueToken } from '../issue.js';
 
 /**
  * Scopes that ask for claims about, or a lasting session of, an end user: without one they cannot be
@@ -45,7 +45,7 @@ function grantedScopes(client: Client, requested: string | undefined): ParsedSco
   return parseScopes(parsed.all.filter((scope) => scope !== 'openid'), { alsoKnown: client.scopes });
 }
 
-export const clientCredentialsGrant: GrantHandler = async ({ ctx, form, client }) => {
+export const clientCredentialsGrant: GrantHandler = async ({ ctx, form, client, cnf }) => {
   checkConfidentialClient(client, 'client_credentials');
   checkSubjectIsNoUser(client);
   const scopes = grantedScopes(client, form.scope);
@@ -57,7 +57,7 @@ export const clientCredentialsGrant: GrantHandler = async ({ ctx, form, client }
     scopes: scopes.all,
     identity: {},
   };
-  const { token, expiresIn } = await issueToken(ctx, content, { grant: 'client_credentials', kind: 'access_token' });
+  const { token, expiresIn } = await issueToken(ctx, content, { grant: 'client_credentials', kind: 'access_token', ...(cnf && { cnf }) });
   const scope = scopes.all.join(' ');
-  return { body: { access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope }, audit: { scope } };
+  return { body: { access_token: token, token_type: accessTokenType(cnf), expires_in: expiresIn, scope }, audit: { scope } };
 };

@@ -97,7 +97,7 @@ async function checkSubjectNotRevoked(ctx: IssuerContext, record: NonNullable<Po
   }
 }
 
-export const deviceCodeGrant: GrantHandler = async ({ ctx, form, client }) => {
+export const deviceCodeGrant: GrantHandler = async ({ ctx, form, client, cnf }) => {
   const deviceCode = requireParam(form, 'device_code');
   const outcome = await pollDeviceRequest(ctx, client, deviceCode, form.code_verifier);
   const approved = outcome.approved;
@@ -106,5 +106,5 @@ export const deviceCodeGrant: GrantHandler = async ({ ctx, form, client }) => {
     throw new OAuthError('authorization_pending', 'the user has not answered yet');
   }
   await checkSubjectNotRevoked(ctx, approved);
-  return issueLoginTokens(ctx, client, approved, { grant: 'urn:ietf:params:oauth:grant-type:device_code', includeNonce: false });
+  return issueLoginTokens(ctx, client, approved, { grant: 'urn:ietf:params:oauth:grant-type:device_code', includeNonce: false, cnf });
 };

@@ -11,6 +11,7 @@
 import { ConnectorError, type PasswordConnector } from '../../../connector.js';
 import { encodeConnectorData, storedIdentity } from '../../../login/flow.js';
 import { createLoginThrottle, describeWait } from '../../../login/throttle.js';
+import { loginConnectorOf, requiresSecondFactor } from '../../../sessions/mfa/policy.js';
 import type { Client } from '../../../storage/storage.js';
 import { randomToken } from '../../authorize/random.js';
 import { connectorServesGrant, type IssuerContext, type OpenConnector } from '../../context.js';
@@ -44,12 +45,16 @@ function grantErrorOf(error: ConnectorError, connectorName: string): OAuthError 
   }
 }
 
-export const passwordGrant: GrantHandler = async ({ ctx, form, client, clientIP }) => {
+export const passwordGrant: GrantHandler = async ({ ctx, form, client, clientIP, cnf }) => {
   const username = requireParam(form, 'username').trim();
   const password = requireParam(form, 'password');
   const scopes = parseClientScopes(client, form.scope);
   if (!scopes.openid) throw new OAuthError('invalid_scope', 'the scope must include "openid"');
   const { open, connector } = passwordConnector(ctx, client);
+  // Checked before the password, so a refusal tells nothing about it.
+  if (requiresSecondFactor({ mfa: ctx.config.mfa, client, connector: loginConnectorOf(ctx.config, open), acrValues: client.defaultACRValues })) {
+    throw new OAuthError('invalid_grant', 'this sign-in needs a second factor, which the password grant cannot ask for: use the authorization code flow');
+  }
 
   const throttle = createLoginThrottle(ctx.storage, ctx.config.login.throttle, ctx.now);
   const userKey = `user:${open.id}:${username.toLowerCase()}`;
@@ -82,5 +87,5 @@ export const passwordGrant: GrantHandler = async ({ ctx, form, client, clientIP 
     sessionId: randomToken(16),
     authTime: Math.floor(ctx.now() / 1000),
     ...(form.nonce ? { nonce: form.nonce } : {}),
-  }, { grant: 'password', includeNonce: true });
+  }, { grant: 'password', includeNonce: true, cnf });
 };

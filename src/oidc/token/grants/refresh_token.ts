@@ -4,6 +4,7 @@
  * lifetimes, optional `disableRotation`, scope and resource (RFC 8707) narrowing only, and the
  * connector asked to re-read the identity. A rotated token presented after the interval revokes the
  * whole family. Families imported from Dex also accept Dex's token format (see refresh-family.ts).
+ * A public client's family bound to a DPoP key or certificate is refreshed only with it (binding.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { ClaimRuleError } from '../../../claims/connector-claims.js';
@@ -11,17 +12,18 @@ import { canRefresh, type Identity } from '../../../connector.js';
 import { storedIdentity } from '../../../login/flow.js';
 import { hashToken } from '../../../storage/secrets.js';
 import { NotFoundError, type Client, type StoredIdentity } from '../../../storage/storage.js';
-import { subjectOf } from '../../claims.js';
+import { newTokenId, subjectOf } from '../../claims.js';
 import { withClientClaims } from '../../client-claims.js';
 import type { IssuerContext } from '../../context.js';
 import { OAuthError } from '../../errors.js';
 import { tokenResources } from '../../resources.js';
 import { isSessionRevoked, isSubjectRevoked, revokeSession } from '../../revocation.js';
 import { parseScopes, resolveAudience, type ParsedScopes } from '../../scopes.js';
-import { checkConnectorAllowed, refreshPolicy, requireParam, type GrantHandler } from '../grant.js';
+import { checkConnectorAllowed, checkGroupsAllowed, refreshPolicy, requireParam, type GrantHandler } from '../grant.js';
+import { checkFamilyBinding } from '../binding.js';
 import { issueTokens } from '../issue.js';
 import {
-  classifySecret, familyExpiresAt, formatRefreshToken, parsePresentedRefreshToken, rotatedSecret,
+  classifySecret, familyExpiresAt, formatRefreshToken, parsePresentedRefreshToken, rotatedSecret, sidOf, withAccessToken,
   type RefreshFamily, type RefreshPolicy,
 } from '../refresh-family.js';
 
@@ -29,7 +31,8 @@ const invalid = () => new OAuthError('invalid_grant', 'refresh token is invalid,
 
 async function loadFamily(ctx: IssuerContext, familyId: string): Promise<RefreshFamily> {
   const family = (await ctx.storage.refreshTokens.get(familyId)) as RefreshFamily | undefined;
-  if (!family || (await isSessionRevoked(ctx, familyId))) throw invalid();
+  // Its session revoked (for a login session's family: ended, perhaps on another replica a moment ago).
+  if (!family || (await isSessionRevoked(ctx, sidOf(family)))) throw invalid();
   // A family created before its user's sessions were all revoked (one racing the sessions CLI).
   if (await isSubjectRevoked(ctx, subjectOf(family.identity.userId, family.connectorId), { sinceMs: family.createdAt })) throw invalid();
   return family;
@@ -84,7 +87,7 @@ async function recordUse(
   ctx: IssuerContext,
   familyId: string,
   secret: string,
-  update: { identity: StoredIdentity; connectorData: string | undefined },
+  update: { identity: StoredIdentity; connectorData: string | undefined; accessTokenId: string },
 ): Promise<string> {
   const policy = refreshPolicy(ctx);
   const salt = randomBytes(16).toString('base64url');
@@ -95,7 +98,8 @@ async function recordUse(
     const now = ctx.now();
     const current = stored as RefreshFamily;
     const presented = classifySecret(current, secret, now);
-    const base = { ...current, identity: update.identity, connectorData: update.connectorData, lastUsedAt: now };
+    const accessTokens = withAccessToken(current.accessTokens, { jti: update.accessTokenId, expiresAt: now + ctx.config.expiry.accessTokens }, now);
+    const base = { ...current, identity: update.identity, connectorData: update.connectorData, accessTokens, lastUsedAt: now };
     const expiresAt = familyExpiresAt(current.createdAt, now, policy);
     if (presented === 'previous_within_interval') {
       const same = rotatedSecret(secret, current.rotationSalt ?? '');
@@ -134,7 +138,7 @@ async function updateFamily(ctx: IssuerContext, familyId: string, updater: (stor
   }
 }
 
-export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client }) => {
+export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client, cnf }) => {
   const parsed = parsePresentedRefreshToken(requireParam(form, 'refresh_token'));
   if (!parsed) throw invalid();
   const family = await loadFamily(ctx, parsed.familyId);
@@ -150,11 +154,13 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client }) => 
     throw new OAuthError('invalid_grant', 'refresh token was already used; the session is revoked');
   }
   if (presented === 'unknown') throw invalid();
+  checkFamilyBinding(family, cnf);
 
   const scopes = grantedScopes(family, form.scope);
   // Like the scope, the resources may be narrowed per request (RFC 8707 §2.2); checked before the token rotates.
   const resources = tokenResources(client, family.resources ?? [], form.resource);
   const refreshed = await refreshIdentity(ctx, family, scopes);
+  checkGroupsAllowed(client, refreshed.identity);
   // The client's claim rules see the refreshed identity; a refusal leaves the token unrotated.
   const session = withClientClaims(ctx, {
     issuer: ctx.issuer,
@@ -164,10 +170,13 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client }) => 
     scopes,
     audience: await resolveAudience(ctx.storage, client.id, scopes),
     ...(resources.length > 0 ? { resources } : {}),
-    sessionId: family.id,
+    sessionId: sidOf(family),
     authTime: family.authTime,
+    ...(family.amr ? { amr: family.amr } : {}),
+    ...(family.acr !== undefined ? { acr: family.acr } : {}),
   });
-  const refreshToken = await recordUse(ctx, family.id, parsed.secret, refreshed);
-  const body = await issueTokens(ctx, session, { grant: 'refresh_token', refreshToken, includeNonce: false });
-  return { body, audit: { sid: family.id, userId: refreshed.identity.userId, connectorId: family.connectorId, scope: body.scope } };
+  const accessTokenId = newTokenId();
+  const refreshToken = await recordUse(ctx, family.id, parsed.secret, { ...refreshed, accessTokenId });
+  const body = await issueTokens(ctx, session, { grant: 'refresh_token', refreshToken, includeNonce: false, accessTokenId, ...(cnf && { cnf }) });
+  return { body, audit: { sid: sidOf(family), userId: refreshed.identity.userId, connectorId: family.connectorId, scope: body.scope } };
 };

@@ -18,7 +18,7 @@ import {
   ownSubject, readOwnToken, tokenKindOf, TOKEN_TYPES, upstreamSubject, type ExchangeSubject,
 } from '../exchange-subject.js';
 import { checkConfidentialClient, requireParam, type GrantHandler, type GrantRequest } from '../grant.js';
-import { issueToken } from '../issue.js';
+import { accessTokenType, issueToken } from '../issue.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
@@ -63,7 +63,7 @@ async function readSubject({ ctx, client, form }: GrantRequest): Promise<Exchang
 }
 
 export const tokenExchangeGrant: GrantHandler = async (request) => {
-  const { ctx, client, form } = request;
+  const { ctx, client, form, cnf } = request;
   checkConfidentialClient(client, GRANT);
   const kind = requestedKind(form);
   const subject = await readSubject(request);
@@ -83,14 +83,16 @@ export const tokenExchangeGrant: GrantHandler = async (request) => {
     ...(subject.notAfter !== undefined && { notAfter: subject.notAfter }),
     ...(clientClaims && { clientClaims }),
   };
-  const { token, expiresIn } = await issueToken(ctx, content, { grant: GRANT, kind });
+  // Only an access token is bound (RFC 9449 §5); an ID token is no credential to present.
+  const bound = kind === 'access_token' ? cnf : undefined;
+  const { token, expiresIn } = await issueToken(ctx, content, { grant: GRANT, kind, ...(bound && { cnf: bound }) });
   const scope = scopes.all.join(' ');
   return {
     body: {
       access_token: token,
       issued_token_type: TOKEN_TYPES[kind],
       // RFC 8693 §2.2.1: N_A for a token that is not an access token.
-      token_type: kind === 'access_token' ? 'Bearer' : 'N_A',
+      token_type: kind === 'access_token' ? accessTokenType(bound) : 'N_A',
       expires_in: expiresIn,
       scope,
     },

@@ -40,6 +40,8 @@ export interface ReplicaOptions {
   web?: boolean;
   filterPort?: number;
   dir: string;
+  /** Node options before the script (`--cpu-prof`, for a benchmark's profile). */
+  nodeArgs?: string[];
 }
 
 export async function startReplica(options: ReplicaOptions): Promise<Replica> {
@@ -48,7 +50,7 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
   const file = path.join(options.dir, `${options.name}.yaml`);
   const web = options.web === false ? '' : `web:\n  http: 127.0.0.1:${webPort}\n`;
   await writeFile(file, `issuer: ${options.issuer}\n${web}telemetry:\n  http: 127.0.0.1:${telemetryPort}\n${options.body}`);
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', RUN_CLI, 'serve', '--config', file], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', '--input-type=module', '-e', RUN_CLI, 'serve', '--config', file], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

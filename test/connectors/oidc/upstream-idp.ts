@@ -20,13 +20,14 @@ interface KoaContext {
 }
 interface GrantInstance {
   addOIDCScope(scope: string): void;
+  addResourceScope(resource: string, scope: string): void;
   save(): Promise<string>;
 }
 interface ProviderInstance {
   use(middleware: (ctx: KoaContext, next: () => Promise<void>) => Promise<void>): void;
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
   interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<{
-    prompt: { name: string };
+    prompt: { name: string; details?: { missingResourceScopes?: Record<string, string[]> } };
     params: Record<string, unknown>;
     session?: { accountId: string };
   }>;
@@ -72,6 +73,8 @@ export async function startUpstreamIdP(options: {
   port?: number;
   /** Serve https with this key and certificate (PEM). */
   tls?: { key: string; cert: string };
+  /** oidc-provider settings laid over the ones below (`features` merged key by key), e.g. for bench/peer. */
+  configuration?: Record<string, unknown> & { features?: Record<string, unknown> };
 }): Promise<UpstreamIdP> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const kid = 'upstream-test-key';
@@ -115,7 +118,8 @@ export async function startUpstreamIdP(options: {
       groups: ['groups'],
     },
     conformIdTokenClaims: options.conformIdTokenClaims ?? false,
-    features: { devInteractions: { enabled: false } },
+    ...options.configuration,
+    features: { devInteractions: { enabled: false }, ...options.configuration?.features },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     async findAccount(_ctx: unknown, id: string) {
       const account = accounts.get(id);
@@ -145,6 +149,8 @@ export async function startUpstreamIdP(options: {
     }
     const grant = new provider.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
     grant.addOIDCScope(String(details.params.scope));
+    // With resource indicators on, the scopes of each resource asked for are granted too.
+    for (const [resource, scopes] of Object.entries(details.prompt.details?.missingResourceScopes ?? {})) grant.addResourceScope(resource, scopes.join(' '));
     const grantId = await grant.save();
     await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     ctx.respond = false;

@@ -11,6 +11,9 @@ const definition = protoLoader.loadSync('envoy/service/auth/v3/external_auth.pro
 const Authorization = grpc.loadPackageDefinition(definition).envoy.service.auth.v3.Authorization;
 const client = new Authorization(address, grpc.credentials.createInsecure());
 
+/** The next request's index, continued across runs: with a token pool larger than the filter's token cache, every token is new to it. */
+let i = 0;
+
 function call(request) {
   return new Promise((resolve, reject) => client.Check(request, (error, response) => (error ? reject(error) : resolve(response))));
 }
@@ -20,7 +23,6 @@ async function closedLoop(concurrency, seconds) {
   let errors = 0;
   let denied = 0;
   const end = performance.now() + seconds * 1000;
-  let i = 0;
   async function lane() {
     while (performance.now() < end) {
       try {
@@ -58,7 +60,7 @@ async function openLoop(rate, seconds) {
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, Math.floor(wait)));
     const t0 = performance.now();
-    pending.push(call(requests[sent % requests.length]).then(() => latencies.push(performance.now() - t0), () => errors++));
+    pending.push(call(requests[i++ % requests.length]).then(() => latencies.push(performance.now() - t0), () => errors++));
     sent++;
   }
   await Promise.all(pending);

@@ -24,7 +24,7 @@ export async function benchKeys(alg: 'RS256' | 'ES256' = 'RS256') {
       .setIssuedAt()
       .setExpirationTime('2h')
       .sign(privateKey);
-  return { jwks: JSON.stringify({ keys: [jwk] }), sign };
+  return { jwks: JSON.stringify({ keys: [jwk] }), sign, publicKey };
 }
 
 /** An AuthorizationPolicy file with `ruleCount` ALLOW rules and one DENY, plus the RequestAuthentication. */
@@ -101,10 +101,15 @@ export function benchCheckRequest(token: string, path: string) {
   };
 }
 
-/** bench:filter's mix: one request per token, spread over the policy's item rules, 1 in 10 denied (no rule). */
-export function benchRequests(tokens: readonly string[], ruleCount: number) {
+/**
+ * bench:filter's mix: one request per token, 1 in 10 denied (no rule). The allowed ones are spread over
+ * the policy's item rules, or with `match: 'last'` all go to the last item rule (rule 49 of 50, after
+ * every other rule of the policy).
+ */
+export function benchRequests(tokens: readonly string[], ruleCount: number, match: 'spread' | 'last' = 'spread') {
   const itemRules = Math.ceil(ruleCount / 4); // every 4th rule allows GET /svc<n>/items/{*}
-  return tokens.map((token, i) => benchCheckRequest(token, i % 10 === 9 ? `/svc${i % ruleCount}/nothing` : `/svc${(i % itemRules) * 4}/items/${i}?page=2`));
+  const itemRule = (i: number) => (match === 'last' ? itemRules - 1 : i % itemRules) * 4;
+  return tokens.map((token, i) => benchCheckRequest(token, i % 10 === 9 ? `/svc${i % ruleCount}/nothing` : `/svc${itemRule(i)}/items/${i}?page=2`));
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -116,6 +116,8 @@ async function strictnessCases(): Promise<StrictnessCase[]> {
     { name: 'a signature whose length is 1 mod 4', original: valid, token: `${valid}${'A'.repeat((5 - (s.length % 4)) % 4 || 4)}`, code: 'ERR_JWT_MALFORMED' },
     { name: 'a signature with non-zero unused bits', original: valid, token: replacePart(valid, 2, nonCanonical(s)), code: 'ERR_JWT_MALFORMED' },
     { name: 'standard base64 ("+", "/") in the signature', original: withDash, token: withDash.replace(/[^.]*$/, (sig) => sig.replaceAll('-', '+').replaceAll('_', '/')), code: 'ERR_JWT_MALFORMED' },
+    // The original's header is now known (parse-token.ts keeps accepted headers): the signature still decides.
+    { name: 'another payload under a header already accepted, with the original signature', original: valid, token: replacePart(valid, 1, encode(claims({ sub: 'mallory' }))), code: 'ERR_JWT_SIGNATURE' },
     { name: 'a signed token over 60 KiB', token: await tokenNear(key, MAX_TOKEN_LENGTH, 'over'), code: 'ERR_JWT_TOO_LARGE' },
     { name: 'over 60 KiB of anything (refused before it is decoded)', token: '!'.repeat(MAX_TOKEN_LENGTH + 1), code: 'ERR_JWT_TOO_LARGE' },
   ];

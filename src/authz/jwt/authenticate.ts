@@ -150,11 +150,15 @@ export class Authenticator {
     const alg = header.alg;
     if (typeof alg !== 'string' || !this.algorithms.has(alg as JwsAlgorithm)) throw new JwtError('ERR_JWT_ALG_NOT_ALLOWED');
     const kid = typeof header.kid === 'string' ? header.kid : undefined;
-    const keys = await source.candidatesRefreshing(kid, alg as JwsAlgorithm);
+    // A known kid is found without waiting; only an unknown one may wait for a refetch.
+    const known = source.candidates(kid, alg as JwsAlgorithm);
+    const keys = known.length > 0 ? known : await source.candidatesRefreshing(kid, alg as JwsAlgorithm);
     if (keys.length === 0) throw new JwtError(source.loaded ? 'ERR_JWKS_NO_MATCHING_KEY' : 'ERR_JWKS_UNAVAILABLE');
     let ok = false;
     for (const key of keys) {
-      if (await this.verifySignature(token, parsed.signingInput, parsed.signature, alg as JwsAlgorithm, key)) {
+      const verified = this.verifySignature(token, parsed.signingInput, parsed.signature, alg as JwsAlgorithm, key);
+      // node:crypto answers synchronously; only the jose path returns a promise.
+      if (typeof verified === 'boolean' ? verified : await verified) {
         ok = true;
         break;
       }

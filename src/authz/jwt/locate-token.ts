@@ -67,7 +67,8 @@ export function extractToken(request: RequestParts, location: TokenLocation): st
       const value = request.headers[location.name];
       if (!value) return undefined;
       const { prefix } = location;
-      if (prefix && value.slice(0, prefix.length).toLowerCase() !== prefix.toLowerCase()) return undefined;
+      // The exact spelling first: lower-casing allocates, and nearly every client writes "Bearer ".
+      if (prefix && !value.startsWith(prefix) && value.slice(0, prefix.length).toLowerCase() !== prefix.toLowerCase()) return undefined;
       const token = value.slice(prefix.length).trim();
       return token || undefined;
     }

@@ -47,13 +47,30 @@ export function parseToken(token: string): ParsedToken {
   const first = token.indexOf('.');
   const second = first === -1 ? -1 : token.indexOf('.', first + 1);
   if (second === -1 || token.indexOf('.', second + 1) !== -1) throw new JwtError('ERR_JWT_MALFORMED');
-  const header = decodeJsonObject(token.slice(0, first)) as ProtectedHeader;
+  const header = acceptedHeader(token.slice(0, first));
+  const payload = decodeJsonObject(token.slice(first + 1, second)) as JWTPayload;
+  return { header, payload, signingInput: token.slice(0, second), signature: decodeBase64url(token.slice(second + 1)) };
+}
+
+/**
+ * Headers that passed the checks below, by their encoded text: an issuer's tokens share a few
+ * (one per key and type), so a new token's header is usually read once per key, not once per token.
+ * Frozen, since every token with that text shares the object. Bounded: emptied when full.
+ */
+const acceptedHeaders = new Map<string, ProtectedHeader>();
+const MAX_ACCEPTED_HEADERS = 256;
+
+function acceptedHeader(encoded: string): ProtectedHeader {
+  const known = acceptedHeaders.get(encoded);
+  if (known) return known;
+  const header = decodeJsonObject(encoded) as ProtectedHeader;
   // Any crit is refused, well-formed or not: a list of names idgate does not implement, or a value
   // RFC 7515 forbids (not a non-empty array of strings, or naming a header the RFC defines).
   if (Object.hasOwn(header, 'crit')) throw new JwtError('ERR_JWT_CRIT');
   if (header.typ !== undefined && (typeof header.typ !== 'string' || !BEARER_TYPES.has(header.typ.toLowerCase()))) throw new JwtError('ERR_JWT_TYPE');
-  const payload = decodeJsonObject(token.slice(first + 1, second)) as JWTPayload;
-  return { header, payload, signingInput: token.slice(0, second), signature: decodeBase64url(token.slice(second + 1)) };
+  if (acceptedHeaders.size >= MAX_ACCEPTED_HEADERS) acceptedHeaders.clear();
+  acceptedHeaders.set(encoded, Object.freeze(header));
+  return header;
 }
 
 /**

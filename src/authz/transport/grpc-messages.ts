@@ -6,15 +6,15 @@ import type { CheckInput } from '../check-input.js';
 import { certificateOf, trustedXfccElement, type XfccTrust } from '../peer/xfcc.js';
 import { clientAddresses } from './client-address.js';
 
-interface SocketAddress { address?: string; port_value?: number }
+export interface SocketAddress { address?: string; port_value?: number }
 /** `certificate`: the URL-encoded PEM of the peer's certificate, only with Envoy's include_peer_certificate. */
-interface Peer { address?: { socket_address?: SocketAddress }; principal?: string; certificate?: string; labels?: Record<string, string> }
+export interface Peer { address?: { socket_address?: SocketAddress }; principal?: string; certificate?: string; labels?: Record<string, string> }
 /** google.protobuf.Value: protobufjs' built-in well-known types keep camelCase field names even with keepCase. */
-interface StructValue { nullValue?: number; numberValue?: number; stringValue?: string; boolValue?: boolean; structValue?: Struct; listValue?: { values?: StructValue[] } }
-interface Struct { fields?: Record<string, StructValue> }
+export interface StructValue { nullValue?: number; numberValue?: number; stringValue?: string; boolValue?: boolean; structValue?: Struct; listValue?: { values?: StructValue[] } }
+export interface Struct { fields?: Record<string, StructValue> }
 
 /** envoy.config.core.v3.HeaderMap, sent instead of `headers` when Envoy has encode_raw_headers set. */
-interface HeaderMap { headers?: Array<{ key?: string; value?: string; raw_value?: Buffer | Uint8Array }> }
+export interface HeaderMap { headers?: Array<{ key?: string; value?: string; raw_value?: Buffer | Uint8Array }> }
 
 export interface CheckRequestMessage {
   attributes?: {

@@ -7,6 +7,7 @@ import { Server, ServerCredentials, status, type MethodDefinition, type sendUnar
 import type { Logger } from 'pino';
 import type { CheckInput } from '../check-input.js';
 import { answerCheck, internalErrorResult, type CheckHandler } from './answer-check.js';
+import { decodeCheckRequest } from './check-request-decoding.js';
 import { checkInputFromGrpc, type CheckRequestMessage, type GrpcDecodeOptions } from './grpc-messages.js';
 import { CheckResponseEncoder } from './grpc-response.js';
 import { loadAuthorizationProto } from './proto.js';
@@ -14,15 +15,16 @@ import { loadAuthorizationProto } from './proto.js';
 export type { CheckHandler } from './answer-check.js';
 
 /**
- * The Authorization service with a Check responseSerialize that passes the bytes grpc-response.ts
- * encoded through (a message object is still serialized by proto-loader).
+ * The Authorization service with Check's request read by check-request-decoding.ts (a message it
+ * cannot read fails the call with INTERNAL, as proto-loader's did) and a responseSerialize that passes
+ * the bytes grpc-response.ts encoded through (a message object is still serialized by proto-loader).
  */
 export function checkService(service: ServiceDefinition): ServiceDefinition {
   const check = service.Check as MethodDefinition<unknown, unknown>;
   const serialize = check.responseSerialize;
   return {
     ...service,
-    Check: { ...check, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) },
+    Check: { ...check, requestDeserialize: decodeCheckRequest, responseSerialize: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) },
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * bench:filter-ab — the filter's server-side work per gRPC Check (decode the CheckRequest, decide,
+ * bench:filter-ab — the filter's server-side work per gRPC Check (decode the CheckRequest bytes, decide,
  * encode the CheckResponse, format the audit line) in this tree against a baseline git revision, both
  * loaded into the same process and measured in alternating slices, so machine noise hits both alike:
  * the figure is the same-run ratio of CPU time per decision. grpc-js itself is not in the loop (it is
@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Registry } from 'prom-client';
+import { loadAuthorizationProto } from '../../src/authz/transport/proto.js';
 import { benchKeys, benchRequests, fmt, policyYaml } from './setup.js';
 
 const REVISION = process.argv[2] ?? 'HEAD';
@@ -44,10 +45,13 @@ writeFileSync(join(policyDir, 'policies.yaml'), policyYaml(RULES, jwks));
 
 async function load(name: string, dir: string): Promise<Tree> {
   const at = (path: string) => import(pathToFileURL(join(dir, path)).href);
-  const [{ parseFilterConfig }, { startFilter }, messages, { CheckResponseEncoder }, { auditJson }, { silentLogger }] = await Promise.all([
+  const [{ parseFilterConfig }, { startFilter }, messages, { CheckResponseEncoder }, { auditJson }, { silentLogger }, { checkService }, { loadAuthorizationProto }] = await Promise.all([
     at('src/authz/config.ts'), at('src/authz/index.ts'), at('src/authz/transport/grpc-messages.ts'),
     at('src/authz/transport/grpc-response.ts'), at('src/authz/audit.ts'), at('src/telemetry/logger.ts'),
+    at('src/authz/transport/grpc-server.ts'), at('src/authz/transport/proto.ts'),
   ]);
+  // The tree's own reading of the request bytes, as its gRPC server does it.
+  const deserialize = checkService(loadAuthorizationProto().service).Check.requestDeserialize as (bytes: Buffer) => unknown;
   const filter = await startFilter({
     config: parseFilterConfig({ policies: [policyDir], watch: false, defaultWorkload: { namespace: 'shop' } }),
     logger: silentLogger(), registry: new Registry(), auditSink: { write: () => undefined },
@@ -56,7 +60,7 @@ async function load(name: string, dir: string): Promise<Tree> {
   const options = { numTrustedProxies: 0 }; // ignored by a baseline whose decoder takes no options
   return {
     name,
-    decode: (message) => messages.checkInputFromGrpc(message, options),
+    decode: (bytes) => messages.checkInputFromGrpc(deserialize(bytes as Buffer), options),
     check: (input) => filter.check(input),
     encode: (result) => encoder.encode(result),
     audit: (input, result) => auditJson(input, result, 40, Date.now()),
@@ -80,7 +84,8 @@ let exitCode = 0;
 const trees: Tree[] = [];
 try {
   const tokens = await Promise.all(Array.from({ length: 100 }, (_, i) => sign(`user-${i}`)));
-  const requests = benchRequests(tokens, RULES);
+  const serialize = loadAuthorizationProto().service.Check!.requestSerialize;
+  const requests = benchRequests(tokens, RULES).map((request) => serialize(request));
   trees.push(await load(`baseline ${REVISION}`, baseDir), await load('this tree', root));
   for (const tree of trees) {
     const denied = (await Promise.all(requests.map(async (r) => (await tree.check(tree.decode(r))).decision === 'deny'))).filter(Boolean).length;

@@ -17,14 +17,10 @@ import { applyConnectorClaims } from '../src/claims/connector-claims.js';
 import { celMap, INPUT_LIMITS, newBudget } from '../src/claims/values.js';
 import { z } from 'zod';
 import { runConformance } from './cel-conformance.js';
+import { numberFlag } from './flags.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? Number(args[index + 1]) : fallback;
-};
-const ROUNDS = flag('rounds', 5);
-const EVALS = flag('evals', 20_000);
+const ROUNDS = numberFlag('rounds', 5);
+const EVALS = numberFlag('evals', 20_000);
 
 function cpuPerCall(count: number, run: () => unknown): number {
   const start = process.cpuUsage();

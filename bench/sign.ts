@@ -5,14 +5,10 @@
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { generateSigningKey, SIGNING_ALGORITHMS } from '../src/keys/generate.js';
 import { compactSigner } from '../src/keys/jws.js';
+import { numberFlag } from './flags.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? Number(args[index + 1]) : fallback;
-};
-const ROUNDS = flag('rounds', 4);
-const SIGNS = flag('signs', 400);
+const ROUNDS = numberFlag('rounds', 4);
+const SIGNS = numberFlag('signs', 400);
 
 const payload = {
   iss: 'https://idgate.example/dex', sub: 'CiQwOGE4Njg0Yi1kYjg4LTRiNzMtOTBhOS0zY2QxNjYxZjU0NjYSBWxvY2Fs', aud: 'example-app',

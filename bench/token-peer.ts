@@ -22,14 +22,10 @@ import { browseUpstream } from '../test/connectors/oidc/upstream-idp.js';
 import { followLogin } from '../test/helpers/http-login.js';
 import { ADMIN, DEFAULT_TEST_CONFIG, EXAMPLE_APP } from '../test/helpers/issuer.js';
 import { freePort, startReplica, tempDir, type Replica } from '../test/replicas/cluster.js';
+import { numberFlag } from './flags.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? Number(args[index + 1]) : fallback;
-};
-const ROUNDS = flag('rounds', 4);
-const GRANTS = flag('grants', 1500);
+const ROUNDS = numberFlag('rounds', 4);
+const GRANTS = numberFlag('grants', 1500);
 const SESSIONS = 16;
 const SIGNS = 300;
 const SCOPE = 'openid email offline_access';

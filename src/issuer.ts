@@ -178,7 +178,7 @@ export function createIssuerApp(context: IssuerContext, tracing?: Tracing): Koa 
   if (tracing) app.use(traceRequests(tracing));
   app.use(requestContext(context.logger));
   app.use(auditRequests(context.audit, clientIPReader(context.config)));
-  app.use(observeRequests(context.metrics));
+  app.use(observeRequests(context.metrics, context.logger));
   app.use(securityHeaders());
   app.use(configuredHeaders(context.config.web.headers));
   app.use(catchErrors());

@@ -19,7 +19,17 @@ export function requestContext(logger: Logger) {
     const offered = ctx.get('x-request-id');
     const requestId = SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
     ctx.state.requestId = requestId;
-    ctx.state.log = logger.child({ requestId });
+    // A pino child costs (its bindings are redacted and serialised) and most requests log nothing, so
+    // the request's logger is made the first time something asks for it.
+    let log: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', {
+      configurable: true,
+      enumerable: true,
+      get: () => (log ??= logger.child({ requestId })),
+      set: (value: Logger) => {
+        log = value;
+      },
+    });
     ctx.set('X-Request-Id', requestId);
     await next();
   };
@@ -91,7 +101,8 @@ export function requestLabels(ctx: Context): { route: string; method: string } {
   return { route, method: COUNTED_METHODS.has(ctx.method) ? ctx.method : 'other' };
 }
 
-export function observeRequests(metrics: IssuerMetrics) {
+/** `logger` decides whether each request gets a debug line (through the request's own logger). */
+export function observeRequests(metrics: IssuerMetrics, logger: Logger) {
   return async function recordRequest(ctx: Context, next: Next): Promise<void> {
     const started = process.hrtime.bigint();
     try {
@@ -105,8 +116,10 @@ export function observeRequests(metrics: IssuerMetrics) {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         metrics.httpRequests.inc({ ...labels, status: String(ctx.status) });
         metrics.httpDuration.observe(labels, seconds);
-        const log = ctx.state.log as Logger | undefined;
-        log?.debug({ method: ctx.method, route: labels.route, status: ctx.status, ms: Math.round(seconds * 1e6) / 1e3 }, 'request');
+        if (logger.isLevelEnabled('debug')) {
+          const log = ctx.state.log as Logger | undefined;
+          log?.debug({ method: ctx.method, route: labels.route, status: ctx.status, ms: Math.round(seconds * 1e6) / 1e3 }, 'request');
+        }
       }
     }
   };

@@ -2,10 +2,11 @@
  * The claims idgate puts in its tokens: the Dex-compatible `sub`, the ID token (OIDC Core §2) and the
  * JWT access token (RFC 9068), each with exactly the identity claims the granted scopes allow.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { ClientTokenClaims } from '../claims/client-claims.js';
 import type { StoredIdentity } from '../storage/storage.js';
+import { publicRandomId } from './public-random-id.js';
 import { accessTokenAudience } from './resources.js';
 import type { ParsedScopes } from './scopes.js';
 
@@ -204,18 +205,21 @@ export function sessionContent(session: GrantedSession): TokenContent {
   };
 }
 
+// The two builders below run twice per token response: they add to one object in claim order rather
+// than spread partial objects into new ones.
 function registeredClaims(content: TokenContent, issuedAt: number, lifetimeMs: number): JWTPayload {
   const exp = issuedAt + Math.floor(lifetimeMs / 1000);
-  return {
+  const claims: JWTPayload = {
     iss: content.issuer,
     sub: content.subject,
     aud: content.audience.length === 1 ? content.audience[0] : content.audience,
     exp: content.notAfter === undefined ? exp : Math.min(exp, content.notAfter),
     iat: issuedAt,
-    ...(content.authTime !== undefined && { auth_time: content.authTime }),
-    ...(content.amr !== undefined && { amr: content.amr }),
-    ...(content.acr !== undefined && { acr: content.acr }),
   };
+  if (content.authTime !== undefined) claims.auth_time = content.authTime;
+  if (content.amr !== undefined) claims.amr = content.amr;
+  if (content.acr !== undefined) claims.acr = content.acr;
+  return claims;
 }
 
 /** ID token claims for any content; `accessToken` (and `code`) add at_hash (and c_hash) for `algorithm`. */
@@ -223,7 +227,8 @@ export function contentIdTokenClaims(
   content: TokenContent,
   at: { issuedAt: number; lifetimeMs: number; algorithm: string; accessToken?: string; code?: string; nonce?: string },
 ): JWTPayload {
-  const claims: JWTPayload = { ...registeredClaims(content, at.issuedAt, at.lifetimeMs), azp: content.clientId };
+  const claims = registeredClaims(content, at.issuedAt, at.lifetimeMs);
+  claims.azp = content.clientId;
   if (at.nonce) claims.nonce = at.nonce;
   if (at.accessToken) claims.at_hash = tokenHashClaim(at.accessToken, at.algorithm);
   if (at.code) claims.c_hash = tokenHashClaim(at.code, at.algorithm);
@@ -233,33 +238,31 @@ export function contentIdTokenClaims(
   return { ...claims, ...content.identity, ...content.clientClaims?.idToken };
 }
 
-/** ID token claims of a login session. */
+/** ID token claims of a login session; `content` is its sessionContent, when the caller already made it. */
 export function idTokenClaims(
   session: GrantedSession,
   at: { issuedAt: number; lifetimeMs: number; algorithm: string; accessToken?: string; code?: string; includeNonce: boolean },
+  content: TokenContent = sessionContent(session),
 ): JWTPayload {
   const { includeNonce, ...rest } = at;
-  return contentIdTokenClaims(sessionContent(session), { ...rest, ...(includeNonce && session.nonce && { nonce: session.nonce }) });
+  return contentIdTokenClaims(content, { ...rest, ...(includeNonce && session.nonce && { nonce: session.nonce }) });
 }
 
 /** A fresh access token `jti`. */
 export function newTokenId(): string {
-  return randomBytes(16).toString('base64url');
+  return publicRandomId(16);
 }
 
 /** JWT access token claims (RFC 9068 §2.2) for any content, signed with header typ `at+jwt`; `jti` when chosen beforehand. */
 export function contentAccessTokenClaims(content: TokenContent, at: AccessTokenTimes): JWTPayload {
-  return {
-    ...registeredClaims(content, at.issuedAt, at.lifetimeMs),
-    jti: at.jti ?? newTokenId(),
-    client_id: content.clientId,
-    ...(content.scopes.length > 0 && { scope: content.scopes.join(' ') }),
-    ...(content.sessionId !== undefined && { sid: content.sessionId }),
-    ...(content.act && { act: content.act }),
-    ...(at.cnf && { cnf: at.cnf }),
-    ...content.identity,
-    ...content.clientClaims?.accessToken,
-  };
+  const claims = registeredClaims(content, at.issuedAt, at.lifetimeMs);
+  claims.jti = at.jti ?? newTokenId();
+  claims.client_id = content.clientId;
+  if (content.scopes.length > 0) claims.scope = content.scopes.join(' ');
+  if (content.sessionId !== undefined) claims.sid = content.sessionId;
+  if (content.act) claims.act = content.act;
+  if (at.cnf) claims.cnf = at.cnf;
+  return { ...claims, ...content.identity, ...content.clientClaims?.accessToken };
 }
 
 /**
@@ -279,8 +282,11 @@ export interface AccessTokenTimes {
   cnf?: Confirmation;
 }
 
-/** JWT access token claims of a login session; its `aud` is the session's resources when it has any. */
-export function accessTokenClaims(session: GrantedSession, at: AccessTokenTimes): JWTPayload {
+/**
+ * JWT access token claims of a login session; its `aud` is the session's resources when it has any.
+ * `content` is its sessionContent, when the caller already made it (for the ID token beside it).
+ */
+export function accessTokenClaims(session: GrantedSession, at: AccessTokenTimes, content: TokenContent = sessionContent(session)): JWTPayload {
   const audience = accessTokenAudience(session.resources, session.audience);
-  return contentAccessTokenClaims({ ...sessionContent(session), audience }, at);
+  return contentAccessTokenClaims({ ...content, audience }, at);
 }

@@ -81,6 +81,12 @@ function createCollection<T extends { id: string }>(
   sealer: Sealer | undefined,
 ): Collection<T> {
   const decode = (row: RawRecord): T => unsealFields(kind, JSON.parse(row.data) as T, sealer);
+  // The stored data each record `get` handed out was decoded from, so that `update(id, fn, { basis })`
+  // reuses the basis rather than decode the same data again.
+  const decodedFrom = new WeakMap<T, string>();
+  /** The record `row` decodes to: `basis` when it was decoded from exactly this data, else a fresh decode. */
+  const decodeOrReuse = (row: RawRecord, basis: T | undefined): T =>
+    basis !== undefined && decodedFrom.get(basis) === row.data ? basis : decode(row);
   const encode = (record: T, version: number): RawRecord => ({
     id: record.id,
     version,
@@ -98,18 +104,22 @@ function createCollection<T extends { id: string }>(
   return {
     async get(id) {
       const row = await backend.get(kind, id, now());
-      return row ? decode(row) : undefined;
+      if (!row) return undefined;
+      const record = decode(row);
+      decodedFrom.set(record, row.data);
+      return record;
     },
 
     async create(record) {
       if (!(await backend.insert(kind, encode(record, 1), now()))) throw new AlreadyExistsError(kind, record.id);
     },
 
-    async update(id, updater) {
+    async update(id, updater, options) {
       for (let attempt = 1; attempt <= maxUpdateAttempts; attempt++) {
         const row = await backend.get(kind, id, now());
         if (!row) throw new NotFoundError(kind, id);
-        const current = decode(row);
+        // Still read each attempt: the write is conditional on the version just read, as without a basis.
+        const current = decodeOrReuse(row, attempt === 1 ? options?.basis : undefined);
         if (isStatic(current)) throw readOnly(kind, id);
         const next = await updater(current);
         if (next.id !== id) throw new StorageError('conflict', `${kind} ${id}: an update may not change the ID (to ${next.id})`);

@@ -17,14 +17,16 @@ export interface StaticRecords {
 
 function overlay<T extends { id: string }>(kind: RecordKind, stored: Collection<T>, entries: T[] = []): Collection<T> {
   if (entries.length === 0) return stored;
-  const statics = new Map<string, T>();
+  // Each entry kept as its JSON text (config entries are plain data), so every read hands out a fresh
+  // copy, shaped as a stored record is, at the cost of one JSON.parse (a structuredClone costs more).
+  const statics = new Map<string, string>();
   for (const entry of entries) {
     if (statics.has(entry.id)) throw new StorageError('already_exists', `static ${kind} ${entry.id} is defined twice`);
-    statics.set(entry.id, { ...structuredClone(entry), static: true });
+    statics.set(entry.id, JSON.stringify({ ...entry, static: true }));
   }
   const copyOf = (id: string): T | undefined => {
     const entry = statics.get(id);
-    return entry ? structuredClone(entry) : undefined;
+    return entry === undefined ? undefined : (JSON.parse(entry) as T);
   };
   const refuse = (id: string): void => {
     if (statics.has(id)) throw new StorageError('read_only', `${kind} ${id} comes from the config file and cannot be changed`);
@@ -38,9 +40,9 @@ function overlay<T extends { id: string }>(kind: RecordKind, stored: Collection<
       refuse(record.id);
       return stored.create(record);
     },
-    async update(id, updater) {
+    async update(id, updater, options) {
       refuse(id);
-      return stored.update(id, updater);
+      return stored.update(id, updater, options);
     },
     async delete(id) {
       refuse(id);

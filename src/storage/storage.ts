@@ -36,13 +36,23 @@ export interface Collection<T extends { id: string }> {
    * retries otherwise (so `updater` may run more than once and must be pure). Throws NotFoundError.
    * An updater may throw to abort; that error propagates and nothing is written.
    */
-  update(id: string, updater: (current: T) => T | Promise<T>): Promise<T>;
+  update(id: string, updater: (current: T) => T | Promise<T>, options?: UpdateOptions<T>): Promise<T>;
   /** True if something was deleted. */
   delete(id: string): Promise<boolean>;
   /** Atomic get-and-delete: of two concurrent calls, exactly one gets the record. */
   take(id: string): Promise<T | undefined>;
   /** Non-expired records, optionally only those whose index key equals `index`. */
   list(filter?: { index?: string }): Promise<T[]>;
+}
+
+export interface UpdateOptions<T> {
+  /**
+   * A record this collection's `get` returned, not changed since: while the stored record is still
+   * exactly what it was decoded from, the first attempt hands it to the updater instead of decoding the
+   * same data again (a large record costs a JSON.parse). The read and the compare-and-swap happen as
+   * without it; another record, or one written meanwhile, is simply not used.
+   */
+  basis?: T;
 }
 
 export interface Storage {

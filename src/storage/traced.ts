@@ -17,7 +17,7 @@ export function traceStorage(storage: Storage, tracing: Tracing, system: string)
   const collection = <T extends { id: string }>(kind: RecordKind, inner: Collection<T>): Collection<T> => ({
     get: (id) => operation(kind, 'get', () => inner.get(id)),
     create: (record) => operation(kind, 'create', () => inner.create(record)),
-    update: (id, updater) => operation(kind, 'update', () => inner.update(id, updater)),
+    update: (id, updater, options) => operation(kind, 'update', () => inner.update(id, updater, options)),
     delete: (id) => operation(kind, 'delete', () => inner.delete(id)),
     take: (id) => operation(kind, 'take', () => inner.take(id)),
     list: (filter) => operation(kind, 'list', () => inner.list(filter)),

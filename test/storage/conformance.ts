@@ -131,6 +131,52 @@ export function runStorageConformance(name: string, makeStorage: MakeStorage): v
         expect(result.userId).toBe('user-2');
       });
 
+      it('applies an update based on the record get returned (basis) and writes it', async () => {
+        await storage.clients.create(client('app'));
+        const read = await storage.clients.get('app');
+        const seen: unknown[] = [];
+        const result = await storage.clients.update('app', (current) => {
+          seen.push(current);
+          return { ...current, name: 'Renamed' };
+        }, { basis: read! });
+        expect(seen).toEqual([client('app')]);
+        expect(result.name).toBe('Renamed');
+        expect(await storage.clients.get('app')).toEqual(result);
+      });
+
+      it('hands the updater the stored record, not the basis, once another writer changed it', async () => {
+        await storage.clients.create(client('app'));
+        const read = await storage.clients.get('app');
+        await storage.clients.update('app', (c) => ({ ...c, name: 'Renamed meanwhile' }));
+        const seen: string[] = [];
+        const result = await storage.clients.update('app', (current) => {
+          seen.push(current.name);
+          return { ...current, trustedPeers: ['peer'] };
+        }, { basis: read! });
+        expect(seen).toEqual(['Renamed meanwhile']);
+        expect(result).toMatchObject({ name: 'Renamed meanwhile', trustedPeers: ['peer'] });
+      });
+
+      it('ignores a basis that get did not return as it is stored', async () => {
+        await storage.clients.create(client('app'));
+        const read = await storage.clients.get('app');
+        const seen: string[] = [];
+        const update = (basis: ReturnType<typeof client>) => storage.clients.update('app', (current) => {
+          seen.push(current.name);
+          return current;
+        }, { basis });
+        await update({ ...read!, name: 'a copy, never stored' });
+        await update({ ...client('app'), name: 'made here, never stored' });
+        expect(seen).toEqual(['Example App', 'Example App']);
+      });
+
+      it('treats an expired record as not found even with a basis read before it expired', async () => {
+        await storage.authCodes.create(authCode('code-hash', clock()));
+        const read = await storage.authCodes.get('code-hash');
+        clock.advance(HOUR);
+        await expectStorageError(storage.authCodes.update('code-hash', (c) => c, { basis: read! }), 'not_found');
+      });
+
       it('aborts without writing when the updater throws, and propagates that error', async () => {
         await storage.clients.create(client('app'));
         const abort = new Error('policy says no');

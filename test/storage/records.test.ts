@@ -18,6 +18,24 @@ describe('Collection.update against a backend that always loses the race', () =>
   });
 });
 
+describe('Collection.update with a basis', () => {
+  it('does not decode the stored data again while it is what the basis was read from', async () => {
+    const storage = createStorage(createMemoryBackend(), { now: () => 0 });
+    await storage.refreshTokens.create(refreshToken('family', 0));
+    const read = await storage.refreshTokens.get('family');
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      await storage.refreshTokens.update('family', (t) => ({ ...t, lastUsedAt: 1 }), { basis: read! });
+      expect(parse).not.toHaveBeenCalled();
+      await storage.refreshTokens.update('family', (t) => ({ ...t, lastUsedAt: 2 }), { basis: read! });
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
+    expect((await storage.refreshTokens.get('family'))?.lastUsedAt).toBe(2);
+  });
+});
+
 describe('the columns createStorage writes', () => {
   function recordingBackend() {
     const backend = createMemoryBackend();

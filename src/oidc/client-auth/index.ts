@@ -58,8 +58,20 @@ export interface ClientAuthOptions {
   issuer: IssuerContext;
 }
 
-/** The one method the request used; more than one is invalid_request (RFC 6749 §2.3). */
+/**
+ * What the request presented, read once per request and form (every endpoint asks presentedClientId
+ * for its audit line, then authenticateClient): kept on ctx.state, as readForm keeps the form.
+ */
 function presentedCredentials(ctx: Context, form: Record<string, string>): PresentedCredentials {
+  const state = ctx.state as { presentedCredentials?: { form: Record<string, string>; presented: PresentedCredentials } };
+  if (state.presentedCredentials?.form === form) return state.presentedCredentials.presented;
+  const presented = readPresentedCredentials(ctx, form);
+  state.presentedCredentials = { form, presented };
+  return presented;
+}
+
+/** The one method the request used; more than one is invalid_request (RFC 6749 §2.3). */
+function readPresentedCredentials(ctx: Context, form: Record<string, string>): PresentedCredentials {
   const header = ctx.get('authorization');
   const scheme = /^([A-Za-z][A-Za-z0-9-]{0,19})(?: |$)/.exec(header)?.[1];
   if (header && scheme?.toLowerCase() !== 'basic') {

@@ -47,6 +47,8 @@ export function requestURLs(ctx: IssuerContext, koaCtx: Context): string[] {
 
 /** The request's DPoP header; undefined without one, invalid_dpop_proof for more than one (§4.3 step 1). */
 function dpopHeader(koaCtx: Context): string | undefined {
+  // Most requests send none; headersDistinct would copy every header of the request to find that out.
+  if (koaCtx.req.headers.dpop === undefined) return undefined;
   const values = koaCtx.req.headersDistinct.dpop;
   if (!values || values.length === 0) return undefined;
   if (values.length > 1 || values[0]!.includes(',')) throw invalidProof('send one DPoP header, not several');

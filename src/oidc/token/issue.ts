@@ -7,7 +7,8 @@
 import type { GRANT_TYPES } from '../../config/schema.js';
 import type { IssuerContext } from '../context.js';
 import {
-  accessTokenClaims, contentAccessTokenClaims, contentIdTokenClaims, idTokenClaims, type Confirmation, type GrantedSession, type TokenContent,
+  accessTokenClaims, contentAccessTokenClaims, contentIdTokenClaims, idTokenClaims, sessionContent, type Confirmation, type GrantedSession,
+  type TokenContent,
 } from '../claims.js';
 import { TOKEN_TYP, type OwnTokenKind } from '../own-token.js';
 
@@ -38,17 +39,19 @@ export async function issueTokens(
 ): Promise<TokenResponseBody> {
   const { expiry } = ctx.config;
   const issuedAt = Math.floor(ctx.now() / 1000);
+  // Both tokens say the same about the session: its subject and identity claims are worked out once.
+  const content = sessionContent(session);
   const accessToken = await ctx.signer.sign(
     accessTokenClaims(session, {
       issuedAt, lifetimeMs: expiry.accessTokens,
       ...(options.accessTokenId !== undefined ? { jti: options.accessTokenId } : {}),
       ...(options.cnf ? { cnf: options.cnf } : {}),
-    }),
+    }, content),
     { typ: 'at+jwt' },
   );
   const algorithm = await ctx.signer.algorithm();
   const idToken = await ctx.signer.sign(
-    idTokenClaims(session, { issuedAt, lifetimeMs: expiry.idTokens, algorithm, accessToken, includeNonce: options.includeNonce }),
+    idTokenClaims(session, { issuedAt, lifetimeMs: expiry.idTokens, algorithm, accessToken, includeNonce: options.includeNonce }, content),
     { typ: 'JWT' },
   );
   ctx.metrics.tokensIssued.inc({ grant: options.grant, type: 'access_token' });

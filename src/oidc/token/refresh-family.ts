@@ -41,7 +41,9 @@ export function withAccessToken(
   issued: { jti: string; expiresAt: EpochMs },
   now: EpochMs,
 ): NonNullable<RefreshToken['accessTokens']> {
-  return [...(tracked ?? []).filter((entry) => entry.expiresAt > now), issued].slice(-MAX_TRACKED_ACCESS_TOKENS);
+  const kept = (tracked ?? []).filter((entry) => entry.expiresAt > now);
+  kept.push(issued);
+  return kept.length > MAX_TRACKED_ACCESS_TOKENS ? kept.slice(-MAX_TRACKED_ACCESS_TOKENS) : kept;
 }
 
 export function formatRefreshToken(familyId: string, secret: string): string {
@@ -122,7 +124,11 @@ export type PresentedSecret = 'current' | 'previous_within_interval' | 'previous
 
 /** Which of the family's secrets was presented (by hash), and whether the reuse interval still covers it. */
 export function classifySecret(family: RefreshFamily, secret: string, now: EpochMs): PresentedSecret {
-  const hash = hashToken(secret);
+  return classifySecretHash(family, hashToken(secret), now);
+}
+
+/** classifySecret for a secret already hashed (hashToken), for a caller that needs the hash again. */
+export function classifySecretHash(family: RefreshFamily, hash: string, now: EpochMs): PresentedSecret {
   if (hash === family.tokenHash) return 'current';
   if (family.obsoleteTokenHash !== undefined && hash === family.obsoleteTokenHash) {
     return family.obsoleteUntil !== undefined && now < family.obsoleteUntil ? 'previous_within_interval' : 'previous_expired';

@@ -6,7 +6,6 @@
  * whole family. Families imported from Dex also accept Dex's token format (see refresh-family.ts).
  * A public client's family bound to a DPoP key or certificate is refreshed only with it (binding.ts).
  */
-import { randomBytes } from 'node:crypto';
 import { ClaimRuleError } from '../../../claims/connector-claims.js';
 import { canRefresh, type Identity } from '../../../connector.js';
 import { storedIdentity } from '../../../login/flow.js';
@@ -16,6 +15,7 @@ import { newTokenId, subjectOf } from '../../claims.js';
 import { withClientClaims } from '../../client-claims.js';
 import type { IssuerContext } from '../../context.js';
 import { OAuthError } from '../../errors.js';
+import { publicRandomId } from '../../public-random-id.js';
 import { tokenResources } from '../../resources.js';
 import { isSessionRevoked, isSubjectRevoked, revokeSession } from '../../revocation.js';
 import { parseScopes, resolveAudience, type ParsedScopes } from '../../scopes.js';
@@ -23,7 +23,7 @@ import { checkConnectorAllowed, checkGroupsAllowed, refreshPolicy, requireParam,
 import { checkFamilyBinding } from '../binding.js';
 import { issueTokens } from '../issue.js';
 import {
-  classifySecret, familyExpiresAt, formatRefreshToken, parsePresentedRefreshToken, rotatedSecret, sidOf, withAccessToken,
+  classifySecretHash, familyExpiresAt, formatRefreshToken, parsePresentedRefreshToken, rotatedSecret, sidOf, withAccessToken,
   type RefreshFamily, type RefreshPolicy,
 } from '../refresh-family.js';
 
@@ -78,6 +78,12 @@ async function refreshIdentity(ctx: IssuerContext, family: RefreshFamily, scopes
   }
 }
 
+/** The secret of the presented refresh token, and its hash (hashToken), computed once per request. */
+interface PresentedSecretValue {
+  secret: string;
+  hash: string;
+}
+
 /**
  * Writes the use into the family by CAS and returns the refresh token to hand out: rotated for the
  * current secret, the same rotated one for the previous secret within the interval, the presented one
@@ -85,19 +91,20 @@ async function refreshIdentity(ctx: IssuerContext, family: RefreshFamily, scopes
  */
 async function recordUse(
   ctx: IssuerContext,
-  familyId: string,
-  secret: string,
+  family: RefreshFamily,
+  { secret, hash }: PresentedSecretValue,
   update: { identity: StoredIdentity; connectorData: string | undefined; accessTokenId: string },
 ): Promise<string> {
+  const familyId = family.id;
   const policy = refreshPolicy(ctx);
-  const salt = randomBytes(16).toString('base64url');
+  const salt = publicRandomId(16);
   let handOut = '';
-  await updateFamily(ctx, familyId, (stored) => {
+  await updateFamily(ctx, family, (stored) => {
     // Read the clock on each attempt: a request that started before a concurrent rotation was stored
     // must not count as "within reuseInterval" of it (with reuseInterval 0 that would let both win).
     const now = ctx.now();
     const current = stored as RefreshFamily;
-    const presented = classifySecret(current, secret, now);
+    const presented = classifySecretHash(current, hash, now);
     const accessTokens = withAccessToken(current.accessTokens, { jti: update.accessTokenId, expiresAt: now + ctx.config.expiry.accessTokens }, now);
     const base = { ...current, identity: update.identity, connectorData: update.connectorData, accessTokens, lastUsedAt: now };
     const expiresAt = familyExpiresAt(current.createdAt, now, policy);
@@ -113,11 +120,12 @@ async function recordUse(
       handOut = formatRefreshToken(familyId, secret);
       return { ...base, expiresAt };
     }
-    handOut = formatRefreshToken(familyId, rotatedSecret(secret, salt));
+    const rotated = rotatedSecret(secret, salt);
+    handOut = formatRefreshToken(familyId, rotated);
     const next: RefreshFamily = {
       ...base,
-      tokenHash: hashToken(rotatedSecret(secret, salt)),
-      obsoleteTokenHash: hashToken(secret),
+      tokenHash: hashToken(rotated),
+      obsoleteTokenHash: hash,
       // reuseInterval 0: the previous token is never answered again, whatever the replicas' clocks say.
       ...(policy.reuseInterval > 0 ? { obsoleteUntil: now + policy.reuseInterval } : {}),
       rotationSalt: salt,
@@ -128,10 +136,13 @@ async function recordUse(
   return handOut;
 }
 
-/** A family deleted meanwhile (revoked by a concurrent reuse) is an invalid token, not a 500. */
-async function updateFamily(ctx: IssuerContext, familyId: string, updater: (stored: RefreshFamily) => RefreshFamily): Promise<void> {
+/**
+ * A family deleted meanwhile (revoked by a concurrent reuse) is an invalid token, not a 500. `family`
+ * is the record loadFamily read, unchanged: storage need not decode it again while it is unchanged.
+ */
+async function updateFamily(ctx: IssuerContext, family: RefreshFamily, updater: (stored: RefreshFamily) => RefreshFamily): Promise<void> {
   try {
-    await ctx.storage.refreshTokens.update(familyId, updater);
+    await ctx.storage.refreshTokens.update(family.id, updater, { basis: family });
   } catch (error) {
     if (error instanceof NotFoundError) throw invalid();
     throw error;
@@ -148,7 +159,8 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client, cnf }
   checkFamilyOwnedByClient(family, client);
   checkConnectorAllowed(client, family.connectorId);
   checkFamilyNotExpired(family, ctx.now(), refreshPolicy(ctx));
-  const presented = classifySecret(family, parsed.secret, ctx.now());
+  const secret = { secret: parsed.secret, hash: hashToken(parsed.secret) };
+  const presented = classifySecretHash(family, secret.hash, ctx.now());
   if (presented === 'previous_expired') {
     await revokeSession(ctx, { sessionId: family.id, userId: family.identity.userId, clientId: family.clientId }, 'refresh_token_reused');
     throw new OAuthError('invalid_grant', 'refresh token was already used; the session is revoked');
@@ -176,7 +188,7 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client, cnf }
     ...(family.acr !== undefined ? { acr: family.acr } : {}),
   });
   const accessTokenId = newTokenId();
-  const refreshToken = await recordUse(ctx, family.id, parsed.secret, { ...refreshed, accessTokenId });
+  const refreshToken = await recordUse(ctx, family, secret, { ...refreshed, accessTokenId });
   const body = await issueTokens(ctx, session, { grant: 'refresh_token', refreshToken, includeNonce: false, accessTokenId, ...(cnf && { cnf }) });
   return { body, audit: { sid: sidOf(family), userId: refreshed.identity.userId, connectorId: family.connectorId, scope: body.scope } };
 };

@@ -155,6 +155,16 @@ describe('CheckResponseEncoder', () => {
     }
   });
 
+  it('keeps a cached response in memory of its own, not in a slab of the shared Buffer pool', () => {
+    // A kept slice of Buffer.allocUnsafe's 8 KiB pool would keep the whole slab alive for every cached token.
+    const encoder = new CheckResponseEncoder();
+    const headers = Object.freeze([Object.freeze({ name: 'x-idgate-subject', value: 'alice' })]) as CheckResult['headers'];
+    const none = Object.freeze<string[]>([]) as string[];
+    const bytes = encoder.encode(allow(headers, { headersToRemove: none, queryParametersToRemove: none }));
+    expect(bytes.buffer.byteLength).toBe(bytes.length);
+    expect(bytes.toString()).toContain('alice');
+  });
+
   it('never caches headers that are not frozen, nor denials', () => {
     const encoder = new CheckResponseEncoder();
     const headers = [{ name: 'x-idgate-subject', value: 'alice' }];

@@ -28,11 +28,23 @@ export class CheckResponseEncoder {
     const known = this.allows.get(result.headers);
     if (known && known.headersToRemove === result.headersToRemove && known.queryParametersToRemove === result.queryParametersToRemove
       && known.peerPrincipal === result.peerPrincipal && known.requestPrincipal === result.requestPrincipal) return known.bytes;
-    const bytes = encodeCheckResponse(result);
+    const bytes = ownCopy(encodeCheckResponse(result));
     this.allows.set(result.headers, {
       headersToRemove: result.headersToRemove, queryParametersToRemove: result.queryParametersToRemove,
       peerPrincipal: result.peerPrincipal, requestPrincipal: result.requestPrincipal, bytes,
     });
     return bytes;
   }
+}
+
+/**
+ * The bytes in memory of their own, for keeping. Buffer.allocUnsafe (the encoder's) hands out slices of
+ * a shared 8 KiB pool, and a slice that is kept keeps its whole slab alive: ~8 KiB held per cached
+ * allow of a few hundred bytes, up to the token cache's size (10,000 by default: ~80 MB). A response
+ * that is sent once is dropped at once, so only the kept ones are copied.
+ */
+function ownCopy(bytes: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(own);
+  return own;
 }

@@ -16,6 +16,10 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:24-slim
 ENV NODE_ENV=production
+# The V8 heap, the same with or without a container memory limit: without a limit Node sizes it from
+# the host's RAM and the filter's RSS climbs with garbage to several times its live heap under load
+# (docs/deploy.md#memory). Your own NODE_OPTIONS replaces this line.
+ENV NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=4"
 WORKDIR /app
 # A numeric user and group, so that Kubernetes' runAsNonRoot can verify the image (deploy/ runs it as
 # runAsUser/runAsGroup 10001 too).

@@ -125,6 +125,7 @@ const range = (field: keyof Memory) => {
   return `min ${mb(Math.min(...values))}  max ${mb(Math.max(...values))}  first ${mb(values[0]!)}  last ${mb(values[values.length - 1]!)}`;
 };
 const peak = (from: number, to: number) => Math.max(...underLoad.filter((s) => s.elapsed > from && s.elapsed <= to).map((s) => s.memory.rss));
+const judged = SECONDS >= 4 * SAMPLE_SECONDS; // a sample in each quarter
 const secondQuarter = peak(SECONDS / 4, SECONDS / 2);
 const secondHalf = peak(SECONDS / 2, SECONDS);
 const flat = secondHalf <= secondQuarter * (1 + FLAT_TOLERANCE);
@@ -134,7 +135,8 @@ const errors = total.grpcErrors + total.unexpected;
 console.log(`\nrss       ${range('rss')}  (after the load: ${mb(after.rss)})`);
 console.log(`heapUsed  ${range('heapUsed')}`);
 console.log(`heapTotal ${range('heapTotal')}`);
-console.log(`RSS ${flat ? 'flat' : 'NOT flat'}: second half's peak ${mb(secondHalf)} MB against the second quarter's ${mb(secondQuarter)} MB (tolerance ${FLAT_TOLERANCE * 100} %)`);
+if (judged) console.log(`RSS ${flat ? 'flat' : 'NOT flat'}: second half's peak ${mb(secondHalf)} MB against the second quarter's ${mb(secondQuarter)} MB (tolerance ${FLAT_TOLERANCE * 100} %)`);
+else console.log(`RSS flat: not judged (a run of at least ${4 * SAMPLE_SECONDS} s is)`);
 console.log(`requests: ${fmt(total.sent)} sent, ${fmt(total.answered)} answered (${fmt(total.answered / SECONDS)} rps), ${fmt(final.inFlight)} unanswered at the end`);
 console.log(`filter CPU: ${fmt((previous.memory.cpuUs - samples[0]!.memory.cpuUs) / total.answered, 1)} µs per answered request`);
 console.log(`errors: ${fmt(errors)} (${fmt(total.grpcErrors)} gRPC errors, ${fmt(total.unexpected)} unexpected statuses)`);

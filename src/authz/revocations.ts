@@ -1,6 +1,7 @@
 /**
- * The filter's deny-list of revoked sessions (sid), tokens (jti) and subjects (every token of a user
- * issued before the revocation), fed by the storage's revocation feed (PostgreSQL LISTEN/NOTIFY,
+ * The filter's deny-list of revoked sessions (sid), tokens (jti), refresh-token families (grant: every
+ * access token whose jti carries the family's grant tag, at its issuer) and subjects (every token of a
+ * user issued before the revocation), fed by the storage's revocation feed (PostgreSQL LISTEN/NOTIFY,
  * polling otherwise) so a revocation reaches every filter within a second. The decision path asks it
  * after the verified-token cache, so a cached token is refused too. Entries live until the revoked
  * tokens' expiry and are pruned after.
@@ -8,7 +9,7 @@
 import type { Logger } from 'pino';
 import { openStorage, type StorageConfig } from '../storage/open.js';
 import { createPollingRevocationFeed, type RevocationFeed } from '../storage/revocation-feed.js';
-import { AlreadyExistsError, issuedBeforeRevocation, subjectKey, type Revocation, type Storage } from '../storage/storage.js';
+import { AlreadyExistsError, grantTagOfJti, issuedBeforeRevocation, subjectKey, type Revocation, type Storage } from '../storage/storage.js';
 
 /** The claims of a verified token the deny-list looks at; values of other types are nobody's. */
 export interface RevocableToken {
@@ -34,7 +35,7 @@ interface Entry {
 }
 
 export class RevocationList implements RevocationCheck {
-  private readonly maps = { sid: new Map<string, Entry>(), jti: new Map<string, Entry>(), sub: new Map<string, Entry>() };
+  private readonly maps = { sid: new Map<string, Entry>(), jti: new Map<string, Entry>(), grant: new Map<string, Entry>(), sub: new Map<string, Entry>() };
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -55,12 +56,17 @@ export class RevocationList implements RevocationCheck {
   }
 
   isRevoked(token: RevocableToken): boolean {
-    const { sid, jti, sub } = this.maps;
-    if (sid.size === 0 && jti.size === 0 && sub.size === 0) return false;
+    const { sid, jti, grant, sub } = this.maps;
+    if (sid.size === 0 && jti.size === 0 && grant.size === 0 && sub.size === 0) return false;
     const now = this.now();
     if (typeof token.sid === 'string' && live(sid.get(token.sid), now)) return true;
     if (typeof token.jti === 'string' && live(jti.get(token.jti), now)) return true;
-    if (sub.size === 0 || typeof token.iss !== 'string' || typeof token.sub !== 'string') return false;
+    if (typeof token.iss !== 'string') return false;
+    if (grant.size > 0 && typeof token.jti === 'string') {
+      const tag = grantTagOfJti(token.jti);
+      if (tag !== undefined && live(grant.get(subjectKey(token.iss, tag)), now)) return true;
+    }
+    if (sub.size === 0 || typeof token.sub !== 'string') return false;
     const subject = sub.get(subjectKey(token.iss, token.sub));
     return live(subject, now) && issuedBeforeRevocation(token.iat, subject!.revokedAt);
   }
@@ -81,7 +87,7 @@ export class RevocationList implements RevocationCheck {
   }
 
   get size(): number {
-    return this.maps.sid.size + this.maps.jti.size + this.maps.sub.size;
+    return this.maps.sid.size + this.maps.jti.size + this.maps.grant.size + this.maps.sub.size;
   }
 }
 

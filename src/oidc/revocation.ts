@@ -4,8 +4,10 @@
  * revocations) refuse its access tokens too. Used on code reuse, refresh-token reuse and failed
  * upstream refresh, and by the revocation endpoint (RFC 7009) and the sessions CLI. A family granted in
  * a browser's login session shares that session's `sid` with the other clients signed in with it, so
- * revoking the family revokes its own access tokens by their `jti` instead, and leaves the others be;
- * ending the login session itself (src/sessions/end-session.ts) revokes the `sid`.
+ * revoking the family revokes its own access tokens instead, and leaves the others be: each of them
+ * carries the family's grant tag in its jti (refresh-family.ts), and one `grant` record denies every
+ * one, however many the family issued. Ending the login session itself (src/sessions/end-session.ts)
+ * revokes the `sid`.
  *
  * Revoking a subject (the sessions CLI without --client) covers every session of a user, also those
  * that never got a refresh token and so are not stored: a `sub:` record says "every token of this
@@ -13,9 +15,10 @@
  * refresh grants with when the code or family was created.
  */
 import type { JWTPayload } from 'jose';
-import { AlreadyExistsError, issuedBeforeRevocation, subjectKey, type EpochMs, type Revocation } from '../storage/storage.js';
+import { AlreadyExistsError, grantTagOfJti, issuedBeforeRevocation, subjectKey, type EpochMs, type Revocation } from '../storage/storage.js';
 import { subjectOf } from './claims.js';
 import { issuerUrl, type IssuerContext } from './context.js';
+import { grantTag } from './token/refresh-family.js';
 
 export type RevocationReason =
   | 'code_reused' | 'device_code_reused' | 'refresh_token_reused' | 'upstream_refresh_failed' | 'revoked_by_client' | 'revoked_by_admin'
@@ -44,7 +47,14 @@ export async function revokeSid(ctx: RevocationDeps, sid: string, userId: string
   await writeRevocation(ctx, { id: `sid:${sid}`, kind: 'sid', value: sid, userId, createdAt: now, expiresAt: now + longestTokenLifetime(ctx) });
 }
 
-/** Denies each access token by its jti until its own expiry (those already expired need nothing). */
+/** Denies every access token the family `familyId` issued, until the last of them can have expired. */
+async function revokeGrant(ctx: RevocationDeps, familyId: string, userId: string | undefined): Promise<void> {
+  const now = ctx.now();
+  const value = subjectKey(issuerUrl(ctx.config), grantTag(familyId));
+  await writeRevocation(ctx, { id: `grant:${value}`, kind: 'grant', value, userId, createdAt: now, expiresAt: now + ctx.config.expiry.accessTokens });
+}
+
+/** Denies each access token of a pre-2026-12 family's list by its jti until its own expiry (those already expired need nothing). */
 async function revokeAccessTokens(ctx: RevocationDeps, tokens: ReadonlyArray<{ jti: string; expiresAt: EpochMs }>, userId: string | undefined): Promise<void> {
   const now = ctx.now();
   for (const token of tokens.filter((entry) => entry.expiresAt > now)) {
@@ -60,6 +70,7 @@ export async function revokeSession(
 ): Promise<void> {
   const family = await ctx.storage.refreshTokens.take(session.sessionId);
   if (family?.sessionId !== undefined) {
+    await revokeGrant(ctx, family.id, session.userId);
     await revokeAccessTokens(ctx, family.accessTokens ?? [], session.userId);
     ctx.audit.write({ event: 'session_revoked', outcome: 'succeeded', reason, sid: family.sessionId, familyId: family.id, clientId: session.clientId, userId: session.userId });
     return;
@@ -112,11 +123,17 @@ export async function isTokenRevoked(ctx: Pick<IssuerContext, 'storage'>, jti: s
   return (await ctx.storage.revocations.get(`jti:${jti}`)) !== undefined;
 }
 
-/** A verified token of ours that is no longer good: its session, itself (jti) or its subject was revoked since it was issued. */
+/** An access token of a refresh-token family that was revoked (its jti has the family's grant tag). */
+export async function isGrantRevoked(ctx: Pick<IssuerContext, 'storage' | 'issuer'>, jti: string): Promise<boolean> {
+  const tag = grantTagOfJti(jti);
+  return tag !== undefined && (await ctx.storage.revocations.get(`grant:${subjectKey(ctx.issuer, tag)}`)) !== undefined;
+}
+
+/** A verified token of ours that is no longer good: its session, itself (jti), its family or its subject was revoked since it was issued. */
 export async function isIssuedTokenRevoked(ctx: Pick<IssuerContext, 'storage' | 'issuer'>, payload: JWTPayload): Promise<boolean> {
   return (
     (typeof payload.sid === 'string' && (await isSessionRevoked(ctx, payload.sid))) ||
-    (typeof payload.jti === 'string' && (await isTokenRevoked(ctx, payload.jti))) ||
+    (typeof payload.jti === 'string' && ((await isTokenRevoked(ctx, payload.jti)) || (await isGrantRevoked(ctx, payload.jti)))) ||
     (typeof payload.sub === 'string' && (await isSubjectRevoked(ctx, payload.sub, { iat: payload.iat })))
   );
 }

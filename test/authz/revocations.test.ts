@@ -1,6 +1,6 @@
 /**
- * The filter's revocation deny-list: sid and jti entries until their expiry, duplicates and late
- * expiries from an at-least-once feed, pruning; and the feed chosen for each storage type.
+ * The filter's revocation deny-list: sid, jti, grant and subject entries until their expiry, duplicates
+ * and late expiries from an at-least-once feed, pruning; and the feed chosen for each storage type.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -53,6 +53,41 @@ describe('RevocationList', () => {
     clock.advance(5_000);
     expect(list.isRevoked({ sid: 's1' })).toBe(true);
     expect(list.size).toBe(1);
+  });
+});
+
+describe('RevocationList: refresh-token families (grant tags)', () => {
+  const ISS = 'https://idgate.example/dex';
+  const TAG = 'Kq3vH1m0qD0yJx2b8Zk4uA';
+  const grant = (issuer = ISS, tag = TAG): Revocation => ({
+    id: `grant:${subjectKey(issuer, tag)}`, kind: 'grant', value: subjectKey(issuer, tag), createdAt: clock(), expiresAt: clock() + 60_000,
+  });
+
+  it('denies every token whose jti carries the revoked tag at its issuer, whenever it was issued', () => {
+    const list = new RevocationList(clock);
+    list.add(grant());
+    for (const random of ['a', 'AAAAAAAAAAAAAAAAAAAAAA', 'x.y']) expect(list.isRevoked({ iss: ISS, jti: `${TAG}.${random}` })).toBe(true);
+    expect(list.isRevoked({ iss: ISS, jti: `${TAG}.later`, iat: Math.floor(clock() / 1000) + 600 })).toBe(true);
+  });
+
+  it('does not match the tag at another issuer, without an issuer, elsewhere in the jti, or as a sid or sub', () => {
+    const list = new RevocationList(clock);
+    list.add(grant());
+    expect(list.isRevoked({ iss: 'https://other.example', jti: `${TAG}.a` })).toBe(false);
+    expect(list.isRevoked({ jti: `${TAG}.a` })).toBe(false);
+    expect(list.isRevoked({ iss: ISS, jti: TAG })).toBe(false); // no '.': a plain jti has no tag
+    expect(list.isRevoked({ iss: ISS, jti: `.${TAG}` })).toBe(false);
+    expect(list.isRevoked({ iss: ISS, jti: `x${TAG}.a` })).toBe(false);
+    expect(list.isRevoked({ iss: ISS, jti: `other.${TAG}` })).toBe(false);
+    expect(list.isRevoked({ iss: ISS, sid: TAG, sub: TAG })).toBe(false);
+  });
+
+  it('forgets the family once its tokens have expired', () => {
+    const list = new RevocationList(clock);
+    list.add(grant());
+    clock.advance(60_000);
+    expect(list.isRevoked({ iss: ISS, jti: `${TAG}.a` })).toBe(false);
+    expect(list.prune()).toBe(1);
   });
 });
 

@@ -73,10 +73,15 @@ describe('revocation endpoint (RFC 7009)', () => {
     await client.tokenRevocation(config, refreshed.refresh_token!, { token_type_hint: 'refresh_token' });
 
     await expect(client.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    // Both access tokens carry the family's grant tag (not its id: that is half the refresh token), and one record denies them.
+    const tags = [tokens.access_token, refreshed.access_token].map((token) => (claimsOf(token).jti as string).split('.')[0]!);
+    expect(tags[0]).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(tags[1]).toBe(tags[0]);
+    expect(tags[0]).not.toBe(familyId);
+    const value = `${idp.url} ${tags[0]}`;
+    expect(await idp.storage.revocations.get(`grant:${value}`)).toMatchObject({ kind: 'grant', value, userId: ADMIN.userId });
     for (const accessToken of [tokens.access_token, refreshed.access_token]) {
       await expect(client.fetchUserInfo(config, accessToken, client.skipSubjectCheck)).rejects.toMatchObject({ status: 401 });
-      const jti = claimsOf(accessToken).jti as string;
-      expect(await idp.storage.revocations.get(`jti:${jti}`)).toMatchObject({ kind: 'jti', value: jti, userId: ADMIN.userId });
     }
     expect(await idp.storage.refreshTokens.get(familyId)).toBeUndefined();
     // The sid is the browser's login session, shared with other clients: the grant's revocation leaves it be.
@@ -85,6 +90,40 @@ describe('revocation endpoint (RFC 7009)', () => {
     const audit = idp.audit.events.filter((event) => event.event === 'token_revoked').at(-1);
     expect(audit).toMatchObject({ clientId: EXAMPLE_APP.id, tokenType: 'refresh_token', sid });
     expect(JSON.stringify(idp.audit.events)).not.toContain(tokens.refresh_token!.split('.')[1]);
+  });
+
+  it('revokes every access token of the grant however many it issued (a family used to remember only the last 100)', async () => {
+    const config = await relyingParty();
+    const tokens = await logIn(config);
+    const accessTokens = [tokens.access_token];
+    let refreshToken = tokens.refresh_token!;
+    for (let n = 0; n < 105; n++) {
+      const refreshed = await client.refreshTokenGrant(config, refreshToken);
+      accessTokens.push(refreshed.access_token);
+      refreshToken = refreshed.refresh_token!;
+    }
+    const family = await idp.storage.refreshTokens.get(refreshToken.split('.')[0]!);
+    expect(family).toBeDefined();
+    expect(family!.accessTokens).toBeUndefined(); // nothing grows with each refresh
+    await client.tokenRevocation(config, refreshToken);
+    for (const accessToken of [accessTokens[0]!, accessTokens[50]!, accessTokens.at(-1)!]) {
+      await expect(client.fetchUserInfo(config, accessToken, client.skipSubjectCheck)).rejects.toMatchObject({ status: 401 });
+    }
+  });
+
+  it('also revokes by jti the access tokens a family stored before grant tags listed, and refreshing forgets the expired ones', async () => {
+    const config = await relyingParty();
+    const tokens = await logIn(config);
+    const familyId = tokens.refresh_token!.split('.')[0]!;
+    const now = Date.now();
+    const listed = [{ jti: 'listed-live', expiresAt: now + 3_600_000 }, { jti: 'listed-expired', expiresAt: now - 1_000 }];
+    await idp.storage.refreshTokens.update(familyId, (family) => ({ ...family, accessTokens: listed }));
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token!);
+    expect((await idp.storage.refreshTokens.get(familyId))!.accessTokens).toEqual([listed[0]]);
+    await client.tokenRevocation(config, refreshed.refresh_token!);
+    expect(await idp.storage.revocations.get('jti:listed-live')).toMatchObject({ kind: 'jti', expiresAt: listed[0]!.expiresAt });
+    expect(await idp.storage.revocations.get('jti:listed-expired')).toBeUndefined();
+    await expect(client.fetchUserInfo(config, refreshed.access_token, client.skipSubjectCheck)).rejects.toMatchObject({ status: 401 });
   });
 
   it('revokes the session through a rotated (previous) refresh token of the family too', async () => {

@@ -36,12 +36,12 @@ function relyingParty(id: string): Promise<client.Configuration> {
 }
 
 /** A login of Alice at `clientId` (a seeded code redeemed), as its tokens. */
-async function login(clientId = 'gateway', scopes = ['openid', 'email', 'profile', 'groups', 'offline_access']) {
-  const seeded = await server.seedCode({ clientId, scopes });
+async function login(clientId = 'gateway', scopes = ['openid', 'email', 'profile', 'groups', 'offline_access'], options: { loginSession?: boolean } = {}) {
+  const seeded = await server.seedCode({ clientId, scopes, ...(options.loginSession && { loginSession: true }) });
   const response = await server.post('/token', {
     grant_type: 'authorization_code', code: seeded.code, redirect_uri: 'https://rp.example/callback', code_verifier: seeded.verifier,
   }, { authorization: basic(clientId, `${clientId} secret`) });
-  const body = (await response.json()) as { access_token: string; id_token: string };
+  const body = (await response.json()) as { access_token: string; id_token: string; refresh_token?: string };
   return { ...body, sid: seeded.record.sessionId };
 }
 
@@ -165,6 +165,22 @@ describe('token exchange refusals', () => {
     server.clock.advance(1000);
     const fresh = await login();
     expect((await exchange(gateway, { subject_token: fresh.access_token, subject_token_type: ACCESS })).issued_token_type).toBe(ACCESS);
+  });
+
+  it("refuses, and denies at /userinfo, a token exchanged from an access token whose refresh token was revoked since", async () => {
+    // A browser login session's family: revoking it revokes its access tokens by their grant tag, not the session.
+    const user = await login('gateway', undefined, { loginSession: true });
+    const exchanged = await exchange(gateway, { subject_token: user.access_token, subject_token_type: ACCESS, audience: 'orders' });
+    const [subjectTag, exchangedTag] = [decodeJwt(user.access_token).jti, decodeJwt(exchanged.access_token).jti].map((jti) => (jti as string).split('.')[0]);
+    expect(exchangedTag).toBe(subjectTag);
+    expect(await revokeToken(server.ctx, user.refresh_token!, 'gateway')).toMatchObject({ result: 'revoked', tokenType: 'refresh_token' });
+    expect(await refusal({ subject_token: user.access_token, subject_token_type: ACCESS })).toEqual({ status: 400, error: 'invalid_request' });
+    const userinfo = await fetch(`${server.issuer}/userinfo`, { headers: { authorization: `Bearer ${exchanged.access_token}` } });
+    expect(userinfo.status).toBe(401);
+    // The session itself, and a token exchanged from an ID token (no grant tag), are not touched.
+    const other = await login('gateway', undefined, { loginSession: true });
+    expect((await exchange(gateway, { subject_token: other.access_token, subject_token_type: ACCESS })).issued_token_type).toBe(ACCESS);
+    expect((decodeJwt((await exchange(gateway, { subject_token: user.id_token, subject_token_type: ID })).access_token).jti as string)).not.toContain('.');
   });
 
   it('refuses an expired subject token', async () => {

@@ -8,7 +8,7 @@
  */
 import type { JWTPayload } from 'jose';
 import { canVerifyTokens, ConnectorError, type SubjectTokenType } from '../../connector.js';
-import type { Client, StoredIdentity } from '../../storage/storage.js';
+import { grantTagOfJti, type Client, type StoredIdentity } from '../../storage/storage.js';
 import { claimsForScopes, identityClaims, parseSubject, scopesShownBy, subjectOf, type ActorClaim } from '../claims.js';
 import { connectorServesGrant, type IssuerContext } from '../context.js';
 import { OAuthError } from '../errors.js';
@@ -31,6 +31,8 @@ export interface ExchangeSubject {
   /** The identity claims the granted scopes allow. */
   identityFor(scopes: ParsedScopes): JWTPayload;
   sessionId?: string;
+  /** The grant tag of a subject access token issued with a refresh token: the new one carries it too, so revoking that grant revokes it. */
+  grantTag?: string;
   authTime?: number;
   /** The subject token's exp: the new token does not outlive it. */
   notAfter?: number;
@@ -103,12 +105,14 @@ function identityShownBy(payload: JWTPayload, userId: string): StoredIdentity {
 export async function ownSubject(ctx: IssuerContext, client: Client, token: string, kind: OwnTokenKind): Promise<ExchangeSubject> {
   const payload = await readOwnToken(ctx, client, token, kind, 'subject');
   const sid = typeof payload.sid === 'string' ? payload.sid : undefined;
+  const grantTag = kind === 'access_token' && typeof payload.jti === 'string' ? grantTagOfJti(payload.jti) : undefined;
   const user = parseSubject(payload.sub!);
   return {
     subject: payload.sub!,
     scopes: carriedScopes(payload, kind),
     identityFor: (scopes) => claimsForScopes(payload, scopes.all),
     ...(sid !== undefined && { sessionId: sid }),
+    ...(grantTag !== undefined && { grantTag }),
     ...(typeof payload.auth_time === 'number' && { authTime: payload.auth_time }),
     notAfter: payload.exp!,
     ...(isActorClaim(payload.act) && { priorActors: payload.act }),

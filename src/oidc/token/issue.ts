@@ -71,11 +71,13 @@ export async function issueTokens(
 export async function issueToken(
   ctx: IssuerContext,
   content: TokenContent,
-  options: { grant: GrantType; kind: OwnTokenKind; cnf?: Confirmation },
+  options: { grant: GrantType; kind: OwnTokenKind; cnf?: Confirmation; accessTokenId?: string },
 ): Promise<{ token: string; expiresIn: number }> {
   const issuedAt = Math.floor(ctx.now() / 1000);
   const claims = options.kind === 'access_token'
-    ? contentAccessTokenClaims(content, { issuedAt, lifetimeMs: ctx.config.expiry.accessTokens, ...(options.cnf ? { cnf: options.cnf } : {}) })
+    ? contentAccessTokenClaims(content, {
+      issuedAt, lifetimeMs: ctx.config.expiry.accessTokens, ...(options.cnf ? { cnf: options.cnf } : {}), ...(options.accessTokenId ? { jti: options.accessTokenId } : {}),
+    })
     : contentIdTokenClaims(content, { issuedAt, lifetimeMs: ctx.config.expiry.idTokens, algorithm: await ctx.signer.algorithm() });
   const token = await ctx.signer.sign(claims, { typ: TOKEN_TYP[options.kind] });
   ctx.metrics.tokensIssued.inc({ grant: options.grant, type: options.kind });

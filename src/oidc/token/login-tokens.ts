@@ -12,7 +12,7 @@ import { parseScopes, resolveAudience } from '../scopes.js';
 import { checkGroupsAllowed, mayIssueRefreshToken, refreshPolicy, type GrantResult } from './grant.js';
 import { familyBinding } from './binding.js';
 import { issueTokens, type GrantType } from './issue.js';
-import { newFamily } from './refresh-family.js';
+import { familyAccessTokenId, newFamily } from './refresh-family.js';
 
 /** What a redeemed code or approved device request says about the login. */
 export interface RedeemedLogin {
@@ -64,12 +64,11 @@ export async function issueLoginTokens(
 ): Promise<GrantResult> {
   const session = await grantedSession(ctx, client, login, options.resources);
   const { scopes } = session;
-  const accessTokenId = newTokenId();
+  let accessTokenId = newTokenId();
   let refreshToken: string | undefined;
   if (mayIssueRefreshToken(ctx, login.connectorId, scopes)) {
-    const now = ctx.now();
-    const accessToken = { jti: accessTokenId, expiresAt: now + ctx.config.expiry.accessTokens };
-    const family = newFamily(session, login.connectorData, now, refreshPolicy(ctx), { inLoginSession: login.loginSession === true, accessToken });
+    const family = newFamily(session, login.connectorData, ctx.now(), refreshPolicy(ctx), { inLoginSession: login.loginSession === true });
+    accessTokenId = familyAccessTokenId(family.record.id);
     // The family keeps what the login granted, not this token's narrowing: a refresh may ask for any of it.
     const granted = login.resources ?? [];
     await ctx.storage.refreshTokens.create({ ...family.record, ...(granted.length > 0 && { resources: granted }), ...familyBinding(client, options.cnf) });

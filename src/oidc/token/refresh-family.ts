@@ -1,14 +1,16 @@
 /**
  * Refresh-token families: the token format `<familyId>.<secret>`, the stored record (hashes only), the
  * lifetime rules (absoluteLifetime from creation, validIfNotUsedFor idle; 0 disables either), the
- * access tokens it issued (so revoking the family revokes them), and the rotated secret. A rotated secret is HMAC(previous secret, a random salt kept in the record): the
+ * grant tag its access tokens carry in their jti (so one revocation revokes them all, however many were
+ * issued), and the rotated secret. A rotated secret is HMAC(previous secret, a random salt kept in the record): the
  * server can hand the *same* new token to a client that replays the previous one within reuseInterval
  * (Dex's semantics) without ever storing a token in plaintext.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { hashToken } from '../../storage/secrets.js';
 import type { EpochMs, RefreshToken } from '../../storage/storage.js';
 import type { GrantedSession } from '../claims.js';
+import { publicRandomId } from '../public-random-id.js';
 import { parseDexRefreshToken } from './dex-refresh-token.js';
 
 /**
@@ -27,23 +29,30 @@ export interface RefreshPolicy {
 
 const NEVER = 8_640_000_000_000_000;
 
-/** At most this many unexpired access tokens are remembered per family (a client refreshing far faster than its tokens expire). */
-export const MAX_TRACKED_ACCESS_TOKENS = 100;
-
 /** The `sid` of the family's tokens: its browser login session's, or its own id. */
 export function sidOf(family: Pick<RefreshToken, 'id' | 'sessionId'>): string {
   return family.sessionId ?? family.id;
 }
 
-/** The family's access tokens with one more issued, those expired by `now` forgotten (the newest kept past the cap). */
-export function withAccessToken(
-  tracked: RefreshToken['accessTokens'],
-  issued: { jti: string; expiresAt: EpochMs },
-  now: EpochMs,
-): NonNullable<RefreshToken['accessTokens']> {
-  const kept = (tracked ?? []).filter((entry) => entry.expiresAt > now);
-  kept.push(issued);
-  return kept.length > MAX_TRACKED_ACCESS_TOKENS ? kept.slice(-MAX_TRACKED_ACCESS_TOKENS) : kept;
+/**
+ * The family's grant tag: what every access token it issues has before the `.` of its jti, so that a
+ * `grant` revocation (revocation.ts) denies all of them with one record, at the issuer and in every
+ * filter. A hash of the family id, not the id itself: the id is the first half of the refresh token,
+ * and access tokens are shown to resource servers.
+ */
+export function grantTag(familyId: string): string {
+  return createHash('sha256').update('idgate grant tag\n').update(familyId).digest('base64url').slice(0, 22);
+}
+
+/** A fresh `jti` for an access token of the family: `<grantTag>.<16 random bytes>`. */
+export function familyAccessTokenId(familyId: string): string {
+  return `${grantTag(familyId)}.${publicRandomId(16)}`;
+}
+
+/** The pre-2026-12 list of access tokens (RefreshToken.accessTokens) without those expired by `now`; undefined once empty. */
+export function unexpiredListedAccessTokens(tracked: RefreshToken['accessTokens'], now: EpochMs): RefreshToken['accessTokens'] {
+  const kept = tracked?.filter((entry) => entry.expiresAt > now);
+  return kept && kept.length > 0 ? kept : undefined;
 }
 
 export function formatRefreshToken(familyId: string, secret: string): string {
@@ -87,22 +96,21 @@ export function familyExpiresAt(createdAt: EpochMs, lastUsedAt: EpochMs, policy:
 
 /**
  * A new family for a session; returns the record and the token to hand out. A family of a browser's
- * login session (`inLoginSession`) gets an id of its own, and remembers `accessToken`, the one issued
- * with it; any other family is a session of its own, its id the `sid`.
+ * login session (`inLoginSession`) gets an id of its own; any other family is a session of its own, its
+ * id the `sid`. The access token issued with it takes its id from familyAccessTokenId.
  */
 export function newFamily(
   session: GrantedSession,
   connectorData: string | undefined,
   now: EpochMs,
   policy: RefreshPolicy,
-  options: { inLoginSession: boolean; accessToken: { jti: string; expiresAt: EpochMs } },
+  options: { inLoginSession: boolean },
 ): { record: RefreshFamily; token: string } {
   const secret = newSecret();
   const id = options.inLoginSession ? randomBytes(16).toString('base64url') : session.sessionId;
   const record: RefreshFamily = {
     id,
     ...(options.inLoginSession ? { sessionId: session.sessionId } : {}),
-    accessTokens: [options.accessToken],
     ...(session.amr && session.amr.length > 0 ? { amr: session.amr } : {}),
     ...(session.acr !== undefined ? { acr: session.acr } : {}),
     clientId: session.clientId,

@@ -11,7 +11,11 @@ export interface RefreshToken {
   id: string;
   /** The browser's login session the family was granted in: the `sid` of its tokens, shared with other clients. */
   sessionId?: string;
-  /** The access tokens issued from the family that have not expired (their jti), so revoking it revokes them. */
+  /**
+   * Written by idgate before 2026-12 only: the family's unexpired access tokens by jti. A family's
+   * access tokens now carry its grant tag in their jti (grantTag), so one `grant` revocation covers
+   * them all; a list still stored is revoked with it until its tokens expire.
+   */
   accessTokens?: Array<{ jti: string; expiresAt: EpochMs }>;
   /** RFC 8176 authentication methods and `acr` of the login, for refreshed ID tokens. */
   amr?: string[];
@@ -58,14 +62,15 @@ export interface SigningKeys {
 
 /**
  * A revocation pushed to every filter until the revoked tokens' expiry: a session (`sid`), one token
- * (`jti`), or every token of a subject issued up to `createdAt` (`sub`: "revoke all sessions of a
+ * (`jti`), every access token of one refresh-token family (`grant`: their jti starts with the family's
+ * grant tag), or every token of a subject issued up to `createdAt` (`sub`: "revoke all sessions of a
  * user", including those that never got a refresh token).
  */
 export interface Revocation {
-  /** `sid:<value>`, `jti:<value>` or `sub:<value>` */
+  /** `sid:<value>`, `jti:<value>`, `grant:<value>` or `sub:<value>` */
   id: string;
-  kind: 'sid' | 'jti' | 'sub';
-  /** The sid, the jti, or for `sub` the subject key of `subjectKey(iss, sub)`. */
+  kind: 'sid' | 'jti' | 'grant' | 'sub';
+  /** The sid, the jti, for `grant` the key `subjectKey(iss, tag)`, for `sub` the subject key of `subjectKey(iss, sub)`. */
   value: string;
   /** The user, so "revoke all sessions of a user" can be listed. */
   userId?: string;
@@ -77,6 +82,15 @@ export interface Revocation {
 /** The value of a `sub` revocation: a subject is only unique within its issuer. */
 export function subjectKey(issuer: string, sub: string): string {
   return `${issuer} ${sub}`;
+}
+
+/**
+ * The grant tag of a token's jti: what precedes its first `.` (a family's access tokens have the jti
+ * `<grantTag>.<random>`, other tokens a plain random one). Undefined for a jti without one.
+ */
+export function grantTagOfJti(jti: string): string | undefined {
+  const dot = jti.indexOf('.');
+  return dot > 0 ? jti.slice(0, dot) : undefined;
 }
 
 /** True if a token issued at `iat` (seconds) falls under a `sub` revocation made at `revokedAt` (ms). */

@@ -11,7 +11,7 @@ import { canRefresh, type Identity } from '../../../connector.js';
 import { storedIdentity } from '../../../login/flow.js';
 import { hashToken } from '../../../storage/secrets.js';
 import { NotFoundError, type Client, type StoredIdentity } from '../../../storage/storage.js';
-import { newTokenId, subjectOf } from '../../claims.js';
+import { subjectOf } from '../../claims.js';
 import { withClientClaims } from '../../client-claims.js';
 import type { IssuerContext } from '../../context.js';
 import { OAuthError } from '../../errors.js';
@@ -23,7 +23,8 @@ import { checkConnectorAllowed, checkGroupsAllowed, refreshPolicy, requireParam,
 import { checkFamilyBinding } from '../binding.js';
 import { issueTokens } from '../issue.js';
 import {
-  classifySecretHash, familyExpiresAt, formatRefreshToken, parsePresentedRefreshToken, rotatedSecret, sidOf, withAccessToken,
+  classifySecretHash, familyAccessTokenId, familyExpiresAt, formatRefreshToken, parsePresentedRefreshToken, rotatedSecret, sidOf,
+  unexpiredListedAccessTokens,
   type RefreshFamily, type RefreshPolicy,
 } from '../refresh-family.js';
 
@@ -93,7 +94,7 @@ async function recordUse(
   ctx: IssuerContext,
   family: RefreshFamily,
   { secret, hash }: PresentedSecretValue,
-  update: { identity: StoredIdentity; connectorData: string | undefined; accessTokenId: string },
+  update: { identity: StoredIdentity; connectorData: string | undefined },
 ): Promise<string> {
   const familyId = family.id;
   const policy = refreshPolicy(ctx);
@@ -105,8 +106,9 @@ async function recordUse(
     const now = ctx.now();
     const current = stored as RefreshFamily;
     const presented = classifySecretHash(current, hash, now);
-    const accessTokens = withAccessToken(current.accessTokens, { jti: update.accessTokenId, expiresAt: now + ctx.config.expiry.accessTokens }, now);
-    const base = { ...current, identity: update.identity, connectorData: update.connectorData, accessTokens, lastUsedAt: now };
+    const { accessTokens: listed, ...rest } = current;
+    const stillListed = unexpiredListedAccessTokens(listed, now);
+    const base: RefreshFamily = { ...rest, ...(stillListed && { accessTokens: stillListed }), identity: update.identity, connectorData: update.connectorData, lastUsedAt: now };
     const expiresAt = familyExpiresAt(current.createdAt, now, policy);
     if (presented === 'previous_within_interval') {
       const same = rotatedSecret(secret, current.rotationSalt ?? '');
@@ -187,8 +189,8 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client, cnf }
     ...(family.amr ? { amr: family.amr } : {}),
     ...(family.acr !== undefined ? { acr: family.acr } : {}),
   });
-  const accessTokenId = newTokenId();
-  const refreshToken = await recordUse(ctx, family, secret, { ...refreshed, accessTokenId });
+  const accessTokenId = familyAccessTokenId(family.id);
+  const refreshToken = await recordUse(ctx, family, secret, refreshed);
   const body = await issueTokens(ctx, session, { grant: 'refresh_token', refreshToken, includeNonce: false, accessTokenId, ...(cnf && { cnf }) });
   return { body, audit: { sid: sidOf(family), userId: refreshed.identity.userId, connectorId: family.connectorId, scope: body.scope } };
 };

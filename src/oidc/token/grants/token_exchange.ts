@@ -8,7 +8,7 @@
  * One token is answered, an access token unless requested_token_type asks for an ID token, with its
  * issued_token_type; never a refresh token (so offline_access is not granted).
  */
-import type { ActorClaim, TokenContent } from '../../claims.js';
+import { newTokenId, type ActorClaim, type TokenContent } from '../../claims.js';
 import { clientClaimsFor } from '../../client-claims.js';
 import { OAuthError } from '../../errors.js';
 import { clientMayAsk, CROSS_CLIENT_PREFIX, parseClientScopes, parseScopes, type ParsedScopes } from '../../scopes.js';
@@ -85,7 +85,8 @@ export const tokenExchangeGrant: GrantHandler = async (request) => {
   };
   // Only an access token is bound (RFC 9449 §5); an ID token is no credential to present.
   const bound = kind === 'access_token' ? cnf : undefined;
-  const { token, expiresIn } = await issueToken(ctx, content, { grant: GRANT, kind, ...(bound && { cnf: bound }) });
+  const accessTokenId = kind === 'access_token' && subject.grantTag !== undefined ? `${subject.grantTag}.${newTokenId()}` : undefined;
+  const { token, expiresIn } = await issueToken(ctx, content, { grant: GRANT, kind, ...(bound && { cnf: bound }), ...(accessTokenId && { accessTokenId }) });
   const scope = scopes.all.join(' ');
   return {
     body: {

@@ -37,7 +37,8 @@ export class UpstreamMutationMemo {
 
   /** The mutation for an allowed request; memoized for authenticated requests. */
   mutationFor(input: CheckInput, peer: PeerIdentity | undefined, auth: Authentication): UpstreamMutation {
-    if (auth.kind !== 'authenticated') return upstreamMutation(input, this.prefix, peer, auth);
+    // Only a payload the token cache keeps comes back: memoizing against any other would be garbage at once.
+    if (auth.kind !== 'authenticated' || !auth.kept) return upstreamMutation(input, this.prefix, peer, auth);
     const prefixed = this.prefixedHeaders(input);
     const peerPrincipal = peer?.principal;
     let entries = this.byPayload.get(auth.payload);

@@ -119,20 +119,38 @@ describe('verified-token cache', () => {
     expect((await run(auth, token)).kind).toBe('authenticated');
   });
 
+  it('admits a token on its second verification: one presented once takes no entry', async () => {
+    const auth = await authenticator('node-crypto');
+    const cache = (auth as unknown as { cache: { size: number } }).cache;
+    const token = await mint(rsa, { iss: ISS, sub: 'once' });
+    expect(await run(auth, token)).toMatchObject({ kind: 'authenticated', kept: false });
+    expect(cache.size).toBe(0);
+    expect(await run(auth, token)).toMatchObject({ kind: 'authenticated', kept: true });
+    expect(cache.size).toBe(1);
+    expect(await run(auth, token)).toMatchObject({ kind: 'authenticated', kept: true });
+    expect(cache.size).toBe(1);
+  });
+
   it('is bounded: the oldest entry goes first', async () => {
     const auth = await authenticator('node-crypto', { tokenCache: { maxEntries: 2 } });
-    for (const sub of ['a', 'b', 'c']) await run(auth, await mint(rsa, { iss: ISS, sub }));
+    for (const sub of ['a', 'b', 'c']) {
+      const token = await mint(rsa, { iss: ISS, sub });
+      for (let use = 0; use < 2; use++) await run(auth, token);
+    }
     expect((auth as unknown as { cache: { size: number } }).cache.size).toBe(2);
   });
 
   it('is bounded by tokenCache.maxBytes, and a token too large for the budget still authenticates, uncached', async () => {
     const auth = await authenticator('node-crypto', { tokenCache: { maxBytes: 64 * 1024 } });
     const cache = (auth as unknown as { cache: { size: number; bytes: number } }).cache;
-    for (const sub of ['a', 'b', 'c', 'd']) expect((await run(auth, await mint(rsa, { iss: ISS, sub, blob: 'x'.repeat(10_000) }))).kind).toBe('authenticated');
+    for (const sub of ['a', 'b', 'c', 'd']) {
+      const token = await mint(rsa, { iss: ISS, sub, blob: 'x'.repeat(10_000) });
+      for (let use = 0; use < 2; use++) expect((await run(auth, token)).kind).toBe('authenticated');
+    }
     expect(cache.bytes).toBeLessThanOrEqual(64 * 1024);
     expect(cache.size).toBe(2);
     const huge = await mint(rsa, { iss: ISS, sub: 'e', blob: 'x'.repeat(40_000) });
-    expect((await run(auth, huge)).kind).toBe('authenticated');
+    for (let use = 0; use < 2; use++) expect((await run(auth, huge)).kind).toBe('authenticated');
     expect(cache.size).toBe(2);
   });
 });
@@ -141,7 +159,7 @@ describe('strict token reading', () => {
   it.each(['node-crypto', 'jose'] as const)('refuses crit, loose base64url and oversized tokens before verifying (%s)', async (verifier) => {
     const auth = await authenticator(verifier);
     const token = await mint(rsa, { iss: ISS, sub: 'u' });
-    expect((await run(auth, token)).kind).toBe('authenticated');
+    for (let use = 0; use < 2; use++) expect((await run(auth, token)).kind).toBe('authenticated');
     // The original is cached now: its respellings are not.
     expect(failure(await run(auth, `${token}!`))).toEqual({ code: 'ERR_JWT_MALFORMED', status: 401 });
     expect(failure(await run(auth, `${token}==`))).toEqual({ code: 'ERR_JWT_MALFORMED', status: 401 });

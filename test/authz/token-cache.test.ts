@@ -2,9 +2,10 @@
  * The verified-token cache's bounds: entries never outlive exp, the oldest goes first when either the
  * entry count or the byte estimate (estimateEntryBytes) would be exceeded, and an entry larger than the
  * whole byte budget is not cached at all. The accounting is the cache's own, never a heap measurement.
+ * Admission (offer): a token is cached on its second verification, not its first.
  */
 import { describe, expect, it } from 'vitest';
-import { TokenCache, estimateEntryBytes, type VerifiedToken } from '../../src/authz/jwt/token-cache.js';
+import { TokenCache, estimateEntryBytes, tokenFingerprint, type VerifiedToken } from '../../src/authz/jwt/token-cache.js';
 
 const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -83,5 +84,43 @@ describe('TokenCache', () => {
     expect(cache.get(token(2), 1000)?.payload.sub).toBe('b again');
     cache.clear();
     expect([cache.size, cache.bytes]).toEqual([0, 0]);
+  });
+});
+
+describe('admission on the second verification (offer)', () => {
+  /** Tokens that differ in their signature, as two signed tokens do. */
+  const signed = (n: number) => `${token(n).slice(0, -12)}${String(n).padStart(12, '0')}`;
+
+  it('notes a token the first time, caches it the second, and serves it after', () => {
+    const cache = new TokenCache({ maxEntries: 100, maxBytes: 1e9 });
+    expect(cache.offer(signed(1), entry('a'))).toBe(false);
+    expect([cache.size, cache.get(signed(1), 0)]).toEqual([0, undefined]);
+    expect(cache.offer(signed(2), entry('b'))).toBe(false);
+    expect(cache.offer(signed(1), entry('a'))).toBe(true);
+    expect(cache.get(signed(1), 0)?.payload.sub).toBe('a');
+    expect(cache.size).toBe(1);
+  });
+
+  it('never takes a flood of tokens seen once, so the tokens in use stay', () => {
+    const cache = new TokenCache({ maxEntries: 10, maxBytes: 1e9 });
+    for (let use = 0; use < 2; use++) cache.offer(signed(0), entry('in use'));
+    for (let n = 1; n <= 1000; n++) cache.offer(signed(n), entry(`once-${n}`));
+    expect(cache.size).toBe(1);
+    expect(cache.get(signed(0), 0)?.payload.sub).toBe('in use');
+  });
+
+  it('caches nothing with maxEntries 0, and forgets what it noted on clear', () => {
+    const off = new TokenCache({ maxEntries: 0, maxBytes: 1e9 });
+    for (let use = 0; use < 3; use++) expect(off.offer(signed(1), entry('a'))).toBe(false);
+    const cache = new TokenCache({ maxEntries: 10, maxBytes: 1e9 });
+    cache.offer(signed(1), entry('a'));
+    cache.clear();
+    expect(cache.offer(signed(1), entry('a'))).toBe(false);
+  });
+
+  it('fingerprints the signature tail, never 0 (an empty slot)', () => {
+    expect(tokenFingerprint(signed(1))).not.toBe(tokenFingerprint(signed(2)));
+    expect(tokenFingerprint(signed(1))).toBe(tokenFingerprint(`other-head.${signed(1).slice(-12)}`));
+    expect(tokenFingerprint('')).not.toBe(0);
   });
 });

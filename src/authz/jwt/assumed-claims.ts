@@ -31,7 +31,7 @@ export class AssumedClaims implements RequestAuthenticator {
       checkTimes(this.claims, this.now(), this.skewMs);
       const rule = issuerRules.find((r) => audienceAllowed(r, this.claims));
       if (!rule) throw new JwtError('ERR_JWT_AUDIENCE');
-      return { kind: 'authenticated', payload: this.claims, rule, location, token };
+      return { kind: 'authenticated', payload: this.claims, rule, location, token, kept: true };
     } catch (error) {
       if (error instanceof JwtError) return { kind: 'failed', error, location };
       throw error;

@@ -20,7 +20,8 @@ import { signatureVerifier, type SignatureVerifier } from './verify-signature.js
 
 export type Authentication =
   | { kind: 'anonymous' }
-  | { kind: 'authenticated'; payload: JWTPayload; rule: JwtRuleSpec; location: TokenLocation; token: string }
+  /** `kept`: the payload object is the verified-token cache's, so what is derived from it may be memoized against it. */
+  | { kind: 'authenticated'; payload: JWTPayload; rule: JwtRuleSpec; location: TokenLocation; token: string; kept: boolean }
   | { kind: 'failed'; error: JwtError; location: TokenLocation };
 
 export interface AuthenticatorOptions {
@@ -133,17 +134,18 @@ export class Authenticator {
       const issuerRules = issuerRulesAt(rules, claimed.iss, location);
       if (issuerRules.length === 0) throw new JwtError('ERR_JWT_ISSUER_NOT_CONFIGURED');
       const sourceKey = this.sourceKey(issuerRules[0]!);
-      const verified = cached && cached.keySource === sourceKey ? cached.payload : await this.verify(token, parsed ?? parseToken(token), sourceKey, now);
-      const rule = issuerRules.find((r) => audienceAllowed(r, verified));
+      const hit = cached !== undefined && cached.keySource === sourceKey;
+      const verified = hit ? { payload: cached.payload, kept: true } : await this.verify(token, parsed ?? parseToken(token), sourceKey, now);
+      const rule = issuerRules.find((r) => audienceAllowed(r, verified.payload));
       if (!rule) throw new JwtError('ERR_JWT_AUDIENCE');
-      return { kind: 'authenticated', payload: verified, rule, location, token };
+      return { kind: 'authenticated', payload: verified.payload, rule, location, token, kept: verified.kept };
     } catch (error) {
       if (error instanceof JwtError) return { kind: 'failed', error, location };
       throw error;
     }
   }
 
-  private async verify(token: string, parsed: ParsedToken, sourceKey: string, now: number): Promise<JWTPayload> {
+  private async verify(token: string, parsed: ParsedToken, sourceKey: string, now: number): Promise<{ payload: JWTPayload; kept: boolean }> {
     const source = this.sources.get(sourceKey);
     if (!source) throw new JwtError('ERR_JWKS_UNAVAILABLE');
     const { header, payload } = parsed;
@@ -166,8 +168,8 @@ export class Authenticator {
     if (!ok) throw new JwtError('ERR_JWT_SIGNATURE');
     checkTimes(payload, now, this.skewMs);
     const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : now + NO_EXP_CACHE_MS;
-    if (expiresAt > now) this.cache.set(token, { payload, keySource: sourceKey, expiresAt });
-    return payload;
+    const kept = expiresAt > now && this.cache.offer(token, { payload, keySource: sourceKey, expiresAt });
+    return { payload, kept };
   }
 }
 

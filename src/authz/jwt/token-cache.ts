@@ -2,6 +2,12 @@
  * The verified-token cache: a token verified once is not verified again until it expires. Bounded by
  * entry count and by an estimate of the memory its entries hold (oldest out first), and an entry
  * never outlives the token's own exp.
+ *
+ * A token is admitted on its second verification, not its first (a "doorkeeper", as in TinyLFU): a
+ * table of fingerprints remembers the tokens seen once. A token presented once and never again (a
+ * one-off client_credentials token, a batch job's, a flood of distinct tokens) then neither pushes
+ * the tokens in use out nor leaves long-lived objects for the garbage collector, which with every
+ * token new cost more than the cache saved; a token in use is verified twice instead of once.
  */
 import type { JWTPayload } from 'jose';
 
@@ -35,12 +41,48 @@ export function estimateEntryBytes(token: string): number {
   return token.length + payloadLength + ENTRY_OVERHEAD_BYTES;
 }
 
+/** Fingerprint slots per cache entry (rounded up to a power of two), at most MAX_DOORKEEPER_SLOTS. */
+const DOORKEEPER_SLOTS_PER_ENTRY = 2;
+const MAX_DOORKEEPER_SLOTS = 1 << 20;
+
+/**
+ * A 32-bit fingerprint of a token from its last 12 characters: the tail of its signature, which differs
+ * between any two signed tokens. Never 0 (an empty slot). A collision only admits a token early.
+ */
+export function tokenFingerprint(token: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = Math.max(0, token.length - 12); i < token.length; i++) hash = Math.imul(hash ^ token.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) || 1;
+}
+
 export class TokenCache {
   /** Insertion order is age order: the first key is the oldest entry. */
   private readonly entries = new Map<string, VerifiedToken>();
   private totalBytes = 0;
+  /** Fingerprints of tokens verified once and not admitted yet, direct-mapped (a newer one overwrites). */
+  private readonly seenOnce: Uint32Array;
 
-  constructor(private readonly limits: TokenCacheLimits) {}
+  constructor(private readonly limits: TokenCacheLimits) {
+    const wanted = Math.min(MAX_DOORKEEPER_SLOTS, Math.max(1, limits.maxEntries * DOORKEEPER_SLOTS_PER_ENTRY));
+    this.seenOnce = new Uint32Array(limits.maxEntries === 0 ? 0 : 2 ** Math.ceil(Math.log2(wanted)));
+  }
+
+  /**
+   * A token just verified: cached if this is its second verification since its fingerprint was noted
+   * (see the top of this file), else noted. True if it is cached now.
+   */
+  offer(token: string, entry: VerifiedToken): boolean {
+    if (this.seenOnce.length === 0) return false;
+    const fingerprint = tokenFingerprint(token);
+    const slot = fingerprint & (this.seenOnce.length - 1);
+    if (this.seenOnce[slot] !== fingerprint) {
+      this.seenOnce[slot] = fingerprint;
+      return false;
+    }
+    this.seenOnce[slot] = 0;
+    this.set(token, entry);
+    return this.entries.has(token);
+  }
 
   get(token: string, now: number): VerifiedToken | undefined {
     const entry = this.entries.get(token);
@@ -66,6 +108,7 @@ export class TokenCache {
   clear(): void {
     this.entries.clear();
     this.totalBytes = 0;
+    this.seenOnce.fill(0);
   }
 
   get size(): number {

@@ -120,7 +120,7 @@ export class BrowserSignIn {
     for (const value of values) {
       const payload = this.openSession(value, scope, now);
       if (payload && !this.options.revocations?.isRevoked(payload)) {
-        return { auth: { kind: 'authenticated', payload, rule: this.rule, location: this.location, token: value }, stale: false };
+        return { auth: { kind: 'authenticated', payload, rule: this.rule, location: this.location, token: value, kept: true }, stale: false };
       }
     }
     return { auth: { kind: 'anonymous' }, stale: true };

@@ -9,9 +9,9 @@ import { TokenCache, estimateEntryBytes, tokenFingerprint, type VerifiedToken } 
 
 const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** A JWT-shaped token (the cache never verifies anything) with a claim of `claimBytes` characters. */
+/** A JWT-shaped token (the cache never verifies anything) with a claim of `claimBytes` characters; each `n` its own signature. */
 function token(n: number, claimBytes = 10): string {
-  return `${encode({ alg: 'RS256', kid: 'k' })}.${encode({ iss: 'https://iss', sub: `user-${String(n).padStart(4, '0')}`, blob: 'x'.repeat(claimBytes) })}.${'s'.repeat(342)}`;
+  return `${encode({ alg: 'RS256', kid: 'k' })}.${encode({ iss: 'https://iss', sub: `user-${String(n).padStart(4, '0')}`, blob: 'x'.repeat(claimBytes) })}.${'s'.repeat(326)}${String(n).padStart(16, '0')}`;
 }
 
 const entry = (sub: string, expiresAt = Number.MAX_SAFE_INTEGER): VerifiedToken => ({ payload: { sub }, keySource: 'inline:test', expiresAt });
@@ -88,8 +88,7 @@ describe('TokenCache', () => {
 });
 
 describe('admission on the second verification (offer)', () => {
-  /** Tokens that differ in their signature, as two signed tokens do. */
-  const signed = (n: number) => `${token(n).slice(0, -12)}${String(n).padStart(12, '0')}`;
+  const signed = (n: number) => token(n);
 
   it('notes a token the first time, caches it the second, and serves it after', () => {
     const cache = new TokenCache({ maxEntries: 100, maxBytes: 1e9 });
@@ -116,6 +115,18 @@ describe('admission on the second verification (offer)', () => {
     cache.offer(signed(1), entry('a'));
     cache.clear();
     expect(cache.offer(signed(1), entry('a'))).toBe(false);
+  });
+
+  it('serves only the very token kept: another token with the same signature tail is a miss, and takes the place when set', () => {
+    const cache = new TokenCache({ maxEntries: 10, maxBytes: 1e9 });
+    const kept = token(1);
+    const sameTail = `${encode({ alg: 'RS256' })}.${encode({ sub: 'mallory' })}.${kept.slice(-16)}`;
+    cache.set(kept, entry('a'));
+    expect(cache.get(sameTail, 0)).toBeUndefined();
+    expect(cache.get(kept, 0)?.payload.sub).toBe('a');
+    cache.set(sameTail, entry('m'));
+    expect([cache.size, cache.bytes]).toEqual([1, estimateEntryBytes(sameTail)]);
+    expect(cache.get(kept, 0)).toBeUndefined();
   });
 
   it('fingerprints the signature tail, never 0 (an empty slot)', () => {

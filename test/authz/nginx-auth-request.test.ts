@@ -74,7 +74,7 @@ describe('nginx auth_request, configured as docs/integrations/nginx.md says', ()
 
   afterAll(async () => {
     await nginx?.stop();
-    await new Promise((resolve) => upstream?.close(resolve));
+    if (upstream) await new Promise((resolve) => upstream.close(resolve));
     await fixture?.close();
   });
 

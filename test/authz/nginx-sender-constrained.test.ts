@@ -79,7 +79,7 @@ spec:
 
 afterAll(async () => {
   await nginx?.stop();
-  await new Promise((resolve) => upstream?.close(resolve));
+  if (upstream) await new Promise((resolve) => upstream.close(resolve));
   await fixture?.close();
   await certs?.remove();
 });

@@ -47,7 +47,7 @@ afterAll(async () => {
   await idp?.close();
   await receiver?.close();
   apps?.closeAllConnections();
-  await new Promise((resolve) => apps?.close(resolve));
+  if (apps) await new Promise((resolve) => apps.close(resolve));
 });
 
 function authURL(app: App, extra: Record<string, string> = {}): string {

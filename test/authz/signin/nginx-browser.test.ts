@@ -65,7 +65,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await nginx?.stop();
-  await new Promise((resolve) => app?.close(resolve));
+  if (app) await new Promise((resolve) => app.close(resolve));
   await fixture?.close();
   await revocations?.close();
   await issuer?.close();

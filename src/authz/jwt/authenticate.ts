@@ -134,11 +134,14 @@ export class Authenticator {
       const issuerRules = issuerRulesAt(rules, claimed.iss, location);
       if (issuerRules.length === 0) throw new JwtError('ERR_JWT_ISSUER_NOT_CONFIGURED');
       const sourceKey = this.sourceKey(issuerRules[0]!);
-      const hit = cached !== undefined && cached.keySource === sourceKey;
-      const verified = hit ? { payload: cached.payload, kept: true } : await this.verify(token, parsed ?? parseToken(token), sourceKey, now);
-      const rule = issuerRules.find((r) => audienceAllowed(r, verified.payload));
+      // A hit allocates nothing here: only a token verified now gets the { payload, kept } of verify().
+      let payload: JWTPayload;
+      let kept = true;
+      if (cached !== undefined && cached.keySource === sourceKey) payload = cached.payload;
+      else ({ payload, kept } = await this.verify(token, parsed ?? parseToken(token), sourceKey, now));
+      const rule = issuerRules.find((r) => audienceAllowed(r, payload));
       if (!rule) throw new JwtError('ERR_JWT_AUDIENCE');
-      return { kind: 'authenticated', payload: verified.payload, rule, location, token, kept: verified.kept };
+      return { kind: 'authenticated', payload, rule, location, token, kept };
     } catch (error) {
       if (error instanceof JwtError) return { kind: 'failed', error, location };
       throw error;

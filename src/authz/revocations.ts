@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { openStorage, type StorageConfig } from '../storage/open.js';
 import { createPollingRevocationFeed, type RevocationFeed } from '../storage/revocation-feed.js';
-import { AlreadyExistsError, grantTagOfJti, issuedBeforeRevocation, subjectKey, type Revocation, type Storage } from '../storage/storage.js';
+import { AlreadyExistsError, grantKey, grantTagOfJti, issuedBeforeRevocation, subjectKey, type Revocation, type Storage } from '../storage/storage.js';
 
 /** The claims of a verified token the deny-list looks at; values of other types are nobody's. */
 export interface RevocableToken {
@@ -64,7 +64,7 @@ export class RevocationList implements RevocationCheck {
     if (typeof token.iss !== 'string') return false;
     if (grant.size > 0 && typeof token.jti === 'string') {
       const tag = grantTagOfJti(token.jti);
-      if (tag !== undefined && live(grant.get(subjectKey(token.iss, tag)), now)) return true;
+      if (tag !== undefined && live(grant.get(grantKey(token.iss, tag)), now)) return true;
     }
     if (sub.size === 0 || typeof token.sub !== 'string') return false;
     const subject = sub.get(subjectKey(token.iss, token.sub));

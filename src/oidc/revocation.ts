@@ -15,7 +15,7 @@
  * refresh grants with when the code or family was created.
  */
 import type { JWTPayload } from 'jose';
-import { AlreadyExistsError, grantTagOfJti, issuedBeforeRevocation, subjectKey, type EpochMs, type Revocation } from '../storage/storage.js';
+import { AlreadyExistsError, grantKey, grantTagOfJti, issuedBeforeRevocation, subjectKey, type EpochMs, type Revocation } from '../storage/storage.js';
 import { subjectOf } from './claims.js';
 import { issuerUrl, type IssuerContext } from './context.js';
 import { grantTag } from './token/refresh-family.js';
@@ -50,7 +50,7 @@ export async function revokeSid(ctx: RevocationDeps, sid: string, userId: string
 /** Denies every access token the family `familyId` issued, until the last of them can have expired. */
 async function revokeGrant(ctx: RevocationDeps, familyId: string, userId: string | undefined): Promise<void> {
   const now = ctx.now();
-  const value = subjectKey(issuerUrl(ctx.config), grantTag(familyId));
+  const value = grantKey(issuerUrl(ctx.config), grantTag(familyId));
   await writeRevocation(ctx, { id: `grant:${value}`, kind: 'grant', value, userId, createdAt: now, expiresAt: now + ctx.config.expiry.accessTokens });
 }
 
@@ -126,7 +126,7 @@ export async function isTokenRevoked(ctx: Pick<IssuerContext, 'storage'>, jti: s
 /** An access token of a refresh-token family that was revoked (its jti has the family's grant tag). */
 export async function isGrantRevoked(ctx: Pick<IssuerContext, 'storage' | 'issuer'>, jti: string): Promise<boolean> {
   const tag = grantTagOfJti(jti);
-  return tag !== undefined && (await ctx.storage.revocations.get(`grant:${subjectKey(ctx.issuer, tag)}`)) !== undefined;
+  return tag !== undefined && (await ctx.storage.revocations.get(`grant:${grantKey(ctx.issuer, tag)}`)) !== undefined;
 }
 
 /** A verified token of ours that is no longer good: its session, itself (jti), its family or its subject was revoked since it was issued. */

@@ -21,7 +21,7 @@ export type { MFACredentials, TOTPCredential, WebAuthnCredentialRecord } from '.
 export type { Client, ClientMetadata, ConnectorRecord, Password } from './kinds/registrations.js';
 export type { LoginFailures, UsedId } from './kinds/replay-and-throttle.js';
 export type { Consent, ConsoleSession, LoginSession } from './kinds/sessions.js';
-export { grantTagOfJti, issuedBeforeRevocation, subjectKey, type JsonWebKey, type RefreshToken, type Revocation, type SigningKeys } from './kinds/tokens.js';
+export { grantKey, grantTagOfJti, issuedBeforeRevocation, subjectKey, type JsonWebKey, type RefreshToken, type Revocation, type SigningKeys } from './kinds/tokens.js';
 export type { TrafficEdgeCounts, TrafficReport } from './kinds/traffic.js';
 export { RECORD_KINDS, type RawRecord, type RecordBackend, type RecordKind } from './record-backend.js';
 export { AlreadyExistsError, NotFoundError, StorageError, StorageUnavailableError } from './errors.js';

@@ -10,7 +10,7 @@ import { parseFilterConfig } from '../../src/authz/config.js';
 import { startFilter, type CheckInput, type RunningFilter } from '../../src/authz/index.js';
 import { RevocationList } from '../../src/authz/revocations.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
-import { subjectKey } from '../../src/storage/storage.js';
+import { grantKey } from '../../src/storage/storage.js';
 import { ExtAuthzClient, outcomeOf } from './helpers/grpc-client.js';
 import { jwksOf, mint, tamper, testKey, type TestKey } from './helpers/tokens.js';
 
@@ -64,7 +64,7 @@ describe('filter with a revocation deny-list', () => {
     const tokens = await Promise.all(['a', 'b'].map((n) => mint(key, { iss: ISS, sub: 'u6', sid: 'session-6', jti: `${tag}.${n}` })));
     const otherFamily = await mint(key, { iss: ISS, sub: 'u6', sid: 'session-6', jti: 'T3RoZXItZmFtaWx5LXRhZ3M.a' });
     for (const token of [...tokens, otherFamily]) for (let use = 0; use < 2; use++) expect((await filter.check(request(token))).decision).toBe('allow');
-    revoked.add({ kind: 'grant', value: subjectKey(ISS, tag), expiresAt: later() });
+    revoked.add({ kind: 'grant', value: grantKey(ISS, tag), expiresAt: later() });
     for (const token of tokens) expect(await filter.check(request(token))).toMatchObject({ decision: 'deny', status: 401, reason: 'token_revoked' });
     expect((await filter.check(request(otherFamily))).decision).toBe('allow');
   });

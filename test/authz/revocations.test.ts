@@ -11,7 +11,7 @@ import { manualClock } from '../../src/clock.js';
 import { openStorage, type StorageConfig } from '../../src/storage/open.js';
 import { dropSchema, randomSchemaName, requirePostgres, testConfig } from '../storage/postgres-helpers.js';
 import type { RevocationFeed } from '../../src/storage/revocation-feed.js';
-import { subjectKey, type Revocation, type Storage } from '../../src/storage/storage.js';
+import { grantKey, subjectKey, type Revocation, type Storage } from '../../src/storage/storage.js';
 
 const clock = manualClock(Date.UTC(2026, 0, 1));
 const revocation = (kind: 'sid' | 'jti', value: string, expiresAt: number): Revocation => ({
@@ -60,7 +60,7 @@ describe('RevocationList: refresh-token families (grant tags)', () => {
   const ISS = 'https://idgate.example/dex';
   const TAG = 'Kq3vH1m0qD0yJx2b8Zk4uA';
   const grant = (issuer = ISS, tag = TAG): Revocation => ({
-    id: `grant:${subjectKey(issuer, tag)}`, kind: 'grant', value: subjectKey(issuer, tag), createdAt: clock(), expiresAt: clock() + 60_000,
+    id: `grant:${grantKey(issuer, tag)}`, kind: 'grant', value: grantKey(issuer, tag), createdAt: clock(), expiresAt: clock() + 60_000,
   });
 
   it('denies every token whose jti carries the revoked tag at its issuer, whenever it was issued', () => {

@@ -70,7 +70,7 @@ export interface Revocation {
   /** `sid:<value>`, `jti:<value>`, `grant:<value>` or `sub:<value>` */
   id: string;
   kind: 'sid' | 'jti' | 'grant' | 'sub';
-  /** The sid, the jti, for `grant` the key `subjectKey(iss, tag)`, for `sub` the subject key of `subjectKey(iss, sub)`. */
+  /** The sid, the jti, for `grant` the key `grantKey(iss, tag)`, for `sub` the subject key of `subjectKey(iss, sub)`. */
   value: string;
   /** The user, so "revoke all sessions of a user" can be listed. */
   userId?: string;
@@ -82,6 +82,11 @@ export interface Revocation {
 /** The value of a `sub` revocation: a subject is only unique within its issuer. */
 export function subjectKey(issuer: string, sub: string): string {
   return `${issuer} ${sub}`;
+}
+
+/** The value of a `grant` revocation: a family's grant tag, like a subject, is its issuer's. */
+export function grantKey(issuer: string, tag: string): string {
+  return `${issuer} ${tag}`;
 }
 
 /**

@@ -5,7 +5,7 @@
  * Dex's rule allows one, and the signed tokens.
  */
 import type { Client, StoredIdentity } from '../../storage/storage.js';
-import { newTokenId, type Confirmation, type GrantedSession } from '../claims.js';
+import type { Confirmation, GrantedSession } from '../claims.js';
 import { withClientClaims } from '../client-claims.js';
 import type { IssuerContext } from '../context.js';
 import { parseScopes, resolveAudience } from '../scopes.js';
@@ -64,7 +64,8 @@ export async function issueLoginTokens(
 ): Promise<GrantResult> {
   const session = await grantedSession(ctx, client, login, options.resources);
   const { scopes } = session;
-  let accessTokenId = newTokenId();
+  // With a family, the access token carries its grant tag; without one, issueTokens draws a plain jti.
+  let accessTokenId: string | undefined;
   let refreshToken: string | undefined;
   if (mayIssueRefreshToken(ctx, login.connectorId, scopes)) {
     const family = newFamily(session, login.connectorData, ctx.now(), refreshPolicy(ctx), { inLoginSession: login.loginSession === true });
@@ -74,7 +75,7 @@ export async function issueLoginTokens(
     await ctx.storage.refreshTokens.create({ ...family.record, ...(granted.length > 0 && { resources: granted }), ...familyBinding(client, options.cnf) });
     refreshToken = family.token;
   }
-  const body = await issueTokens(ctx, session, { grant: options.grant, refreshToken, includeNonce: options.includeNonce, accessTokenId, ...(options.cnf && { cnf: options.cnf }) });
+  const body = await issueTokens(ctx, session, { grant: options.grant, refreshToken, includeNonce: options.includeNonce, ...(accessTokenId && { accessTokenId }), ...(options.cnf && { cnf: options.cnf }) });
   return {
     body,
     audit: { sid: session.sessionId, userId: login.identity.userId, connectorId: login.connectorId, scope: body.scope },

@@ -44,9 +44,14 @@ export function grantTag(familyId: string): string {
   return createHash('sha256').update('idgate grant tag\n').update(familyId).digest('base64url').slice(0, 22);
 }
 
-/** A fresh `jti` for an access token of the family: `<grantTag>.<16 random bytes>`. */
+/** A fresh `jti` carrying a grant tag: `<tag>.<16 random bytes>` (storage's grantTagOfJti reads the tag back). */
+export function taggedTokenId(tag: string): string {
+  return `${tag}.${publicRandomId(16)}`;
+}
+
+/** A fresh `jti` for an access token of the family. */
 export function familyAccessTokenId(familyId: string): string {
-  return `${grantTag(familyId)}.${publicRandomId(16)}`;
+  return taggedTokenId(grantTag(familyId));
 }
 
 /** The pre-2026-12 list of access tokens (RefreshToken.accessTokens) without those expired by `now`; undefined once empty. */

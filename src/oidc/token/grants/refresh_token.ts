@@ -106,9 +106,11 @@ async function recordUse(
     const now = ctx.now();
     const current = stored as RefreshFamily;
     const presented = classifySecretHash(current, hash, now);
-    const { accessTokens: listed, ...rest } = current;
-    const stillListed = unexpiredListedAccessTokens(listed, now);
-    const base: RefreshFamily = { ...rest, ...(stillListed && { accessTokens: stillListed }), identity: update.identity, connectorData: update.connectorData, lastUsedAt: now };
+    const base: RefreshFamily = { ...current, identity: update.identity, connectorData: update.connectorData, lastUsedAt: now };
+    // A list stored before grant tags keeps only its unexpired tokens, and goes once they all have.
+    const stillListed = unexpiredListedAccessTokens(current.accessTokens, now);
+    if (stillListed) base.accessTokens = stillListed;
+    else delete base.accessTokens;
     const expiresAt = familyExpiresAt(current.createdAt, now, policy);
     if (presented === 'previous_within_interval') {
       const same = rotatedSecret(secret, current.rotationSalt ?? '');

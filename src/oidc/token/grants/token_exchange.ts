@@ -8,7 +8,7 @@
  * One token is answered, an access token unless requested_token_type asks for an ID token, with its
  * issued_token_type; never a refresh token (so offline_access is not granted).
  */
-import { newTokenId, type ActorClaim, type TokenContent } from '../../claims.js';
+import type { ActorClaim, TokenContent } from '../../claims.js';
 import { clientClaimsFor } from '../../client-claims.js';
 import { OAuthError } from '../../errors.js';
 import { clientMayAsk, CROSS_CLIENT_PREFIX, parseClientScopes, parseScopes, type ParsedScopes } from '../../scopes.js';
@@ -19,6 +19,7 @@ import {
 } from '../exchange-subject.js';
 import { checkConfidentialClient, requireParam, type GrantHandler, type GrantRequest } from '../grant.js';
 import { accessTokenType, issueToken } from '../issue.js';
+import { taggedTokenId } from '../refresh-family.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
@@ -85,7 +86,7 @@ export const tokenExchangeGrant: GrantHandler = async (request) => {
   };
   // Only an access token is bound (RFC 9449 §5); an ID token is no credential to present.
   const bound = kind === 'access_token' ? cnf : undefined;
-  const accessTokenId = kind === 'access_token' && subject.grantTag !== undefined ? `${subject.grantTag}.${newTokenId()}` : undefined;
+  const accessTokenId = kind === 'access_token' && subject.grantTag !== undefined ? taggedTokenId(subject.grantTag) : undefined;
   const { token, expiresIn } = await issueToken(ctx, content, { grant: GRANT, kind, ...(bound && { cnf: bound }), ...(accessTokenId && { accessTokenId }) });
   const scope = scopes.all.join(' ');
   return {
